@@ -1,0 +1,60 @@
+# batonio — every target sets itself up: it creates the virtualenv and installs the
+# project with its build and test dependencies from PyPI when they are missing.
+SHELL := /bin/bash
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
+PY311 ?= $(shell command -v python3.11 || ls -d $(PYENV_ROOT)/versions/3.11.*/bin/python3.11 2>/dev/null | tail -1)
+PY312 ?= $(shell ls -d $(PYENV_ROOT)/versions/3.12.*/bin/python3.12 2>/dev/null | tail -1)
+PY313 ?= $(shell ls -d $(PYENV_ROOT)/versions/3.13.*/bin/python3.13 2>/dev/null | tail -1)
+PY ?= $(or $(PY311),python3)
+VENV ?= .venv
+VPY := $(VENV)/bin/python
+PYTEST_ARGS ?= -q
+
+.PHONY: all venv build demo test test-one test-all conformance lint bench clean
+
+all: build
+
+$(VENV)/.installed: pyproject.toml setup.py
+	$(PY) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip setuptools wheel "cython>=3.0"
+	$(VPY) -m pip install -q --no-build-isolation -e '.[test,dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+# Compile the hot-path modules in place (Cython pure-Python mode); a no-op when up to date.
+build: $(VENV)/.installed
+	$(VPY) setup.py -q build_ext --inplace 2>&1 | grep -v -e '^warning' -e 'UserWarning' -e 'tree = Parsing' || true
+	@$(VPY) -c "import batonio; print('batonio compiled extensions active:', batonio.EXTENSIONS)"
+
+demo: build
+	@$(VPY) examples/demo.py
+
+# The test suite: our tests compiled and pure, then CPython's test_asyncio conformance.
+test: build
+	$(MAKE) --no-print-directory test-one VENV=$(VENV)
+	$(MAKE) --no-print-directory conformance VENV=$(VENV)
+
+test-one: build
+	$(VPY) -X faulthandler -m pytest $(PYTEST_ARGS) tests
+	BATONIO_NO_EXTENSIONS=1 $(VPY) -X faulthandler -m pytest $(PYTEST_ARGS) tests
+
+test-all:
+	$(MAKE) --no-print-directory test-one VENV=.venv PY=$(PY311)
+	$(MAKE) --no-print-directory test-one VENV=.venv-3.12 PY=$(PY312)
+	$(MAKE) --no-print-directory test-one VENV=.venv-3.13 PY=$(PY313)
+
+conformance: build
+	$(VPY) tests/conformance/run.py --mode compiled --check
+	BATONIO_NO_EXTENSIONS=1 $(VPY) tests/conformance/run.py --mode pure --check
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/mypy src/batonio
+
+bench: build
+	$(VPY) benchmarks/run.py
+
+clean:
+	rm -rf build $(VENV) .venv-3.12 .venv-3.13
+	find src -name '*.so' -delete -o -name '*_c.c' -delete
