@@ -1,0 +1,387 @@
+"""Run the benchmark workloads on several event loops and print medians and ratios.
+
+Every (workload, loop) measurement runs in a fresh process (``_child.py``), so no loop
+benefits from another's warm-up.  Within a round every workload runs on every loop, the
+loops interleaved and their order rotated from one round to the next, so that a slow spell of
+a shared machine falls on all loops alike rather than on one.
+
+For each workload the report gives, per loop: the median wall time over the rounds, the
+min–max spread, the speed relative to stdlib asyncio and to uvloop (``2.00x`` = twice as
+fast), and a CPU view — operations per CPU-second of the process and its ratio to asyncio —
+which a noisy neighbour on a shared machine disturbs less than wall time.
+
+    python benchmarks/run.py                       # every available loop, every workload
+    python benchmarks/run.py --quick --rounds 1    # a smoke run
+    python benchmarks/run.py --loop asyncio --loop batonio --bench sleep0 --rounds 7
+    python benchmarks/run.py --api batonio         # batonio's loops run batonio's own API
+
+See ``benchmarks/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import _loops  # noqa: E402
+import workloads  # noqa: E402
+
+__all__ = ["main"]
+
+REPO = HERE.parent
+CHILD = HERE / "_child.py"
+RESULTS = HERE / "results"
+QUICK_SCALE = 0.1
+
+
+# --------------------------------------------------------------------------- environment
+
+
+def _git(*args: str) -> str:
+    try:
+        out = subprocess.run(
+            ["git", *args], cwd=REPO, capture_output=True, text=True, timeout=10, check=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip()
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def loadavg() -> str:
+    """The 1, 5 and 15 minute load averages: how busy the shared machine was."""
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def machine_info() -> dict[str, Any]:
+    """What the numbers were measured on: machine, Python, commit, date."""
+    commit = _git("rev-parse", "--short", "HEAD")
+    dirty = _git("status", "--porcelain", "--untracked-files=no")
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count() or 0
+    return {
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "nproc": usable,
+        "cpu": _cpu_model(),
+        "platform": platform.platform(),
+        "python": f"{platform.python_implementation()} {sys.version.split()[0]}",
+        "commit": commit + (" (with uncommitted changes)" if dirty not in ("", "unknown") else ""),
+        "loadavg_start": loadavg(),
+    }
+
+
+# --------------------------------------------------------------------------- children
+
+
+def _child_env(variant: _loops.Variant) -> dict[str, str]:
+    env = dict(os.environ)
+    # A variant that does not ask for the pure build must not inherit the switch either.
+    env.pop("BATONIO_NO_EXTENSIONS", None)
+    env.update(variant.env)
+    return env
+
+
+def _run_child(variant: _loops.Variant, extra: list[str], timeout: float) -> dict[str, Any]:
+    """Run ``_child.py`` for one variant; return its JSON, or ``{"error": ...}``."""
+    cmd = [sys.executable, str(CHILD), "--factory", variant.factory, "--api", variant.api, *extra]
+    try:
+        proc = subprocess.run(
+            cmd,
+            cwd=REPO,
+            env=_child_env(variant),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:g} s"}
+    if proc.returncode != 0:
+        lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
+        return {"error": lines[-1] if lines else f"exit status {proc.returncode}"}
+    try:
+        result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {"error": f"unreadable output: {proc.stdout[-200:]!r}"}
+    return result
+
+
+def select_variants(
+    names: list[str], api: str, timeout: float
+) -> list[tuple[_loops.Variant, dict[str, Any]]]:
+    """Build the variants asked for and keep those whose loop can be created and run."""
+    base: list[_loops.Variant] = []
+    for name in names:
+        base.append(_loops.variant_for(name))
+    variants: list[_loops.Variant] = []
+    for v in base:
+        if v.is_batonio and api in ("batonio", "both"):
+            api_variant = _loops.Variant(v.label + "+api", v.factory, v.env, "batonio")
+            variants.extend([v, api_variant] if api == "both" else [api_variant])
+        else:
+            variants.append(v)
+    usable = []
+    for v in variants:
+        info = _run_child(v, ["--probe"], timeout)
+        if "error" in info:
+            print(f"skipping {v.label}: {info['error']}", file=sys.stderr)
+            continue
+        if (
+            v.is_batonio
+            and info.get("extensions") is False
+            and "BATONIO_NO_EXTENSIONS" not in v.env
+        ):
+            print(
+                f"note: {v.label} runs without compiled extensions (run `make build`)",
+                file=sys.stderr,
+            )
+        usable.append((v, info))
+    return usable
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def measure(
+    variants: list[_loops.Variant], benches: list[str], rounds: int, scale: float, timeout: float
+) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """Run every bench on every variant ``rounds`` times, interleaved and rotated."""
+    samples: dict[str, dict[str, list[dict[str, Any]]]] = {
+        b: {v.label: [] for v in variants} for b in benches
+    }
+    total = rounds * len(benches) * len(variants)
+    done = 0
+    progress = sys.stderr.isatty()
+    for r in range(rounds):
+        shift = r % len(variants)
+        order = variants[shift:] + variants[:shift]
+        for bench in benches:
+            for v in order:
+                result = _run_child(v, ["--bench", bench, "--scale", repr(scale)], timeout)
+                samples[bench][v.label].append(result)
+                done += 1
+                if progress:
+                    status = result.get("error") or f"{result['wall'] * 1000:.0f} ms"
+                    line = f"[{done}/{total}] round {r + 1}: {bench} on {v.label}: {status}"
+                    print(f"\r{line[:100]:<100}", end="", file=sys.stderr, flush=True)
+                elif "error" in result:
+                    print(f"{bench} on {v.label} failed: {result['error']}", file=sys.stderr)
+    if progress:
+        print(f"\r{'':<100}\r", end="", file=sys.stderr, flush=True)
+    return samples
+
+
+def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median, spread and per-CPU-second rate of one (bench, loop) cell."""
+    good = [s for s in runs if "error" not in s]
+    if not good:
+        errors = sorted({s["error"] for s in runs})
+        return {"error": "; ".join(errors)}
+    walls = [s["wall"] for s in good]
+    cpus = [s["cpu"] for s in good]
+    ops = good[0]["ops"]
+    cpu = statistics.median(cpus)
+    return {
+        "ops": ops,
+        "n": len(good),
+        "failed": len(runs) - len(good),
+        "wall": statistics.median(walls),
+        "wall_min": min(walls),
+        "wall_max": max(walls),
+        "cpu": cpu,
+        "ops_per_cpu_s": ops / cpu if cpu > 0 else float("inf"),
+    }
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f}"
+
+
+def _rate(x: float) -> str:
+    for unit, div in (("M", 1e6), ("k", 1e3)):
+        if x >= div:
+            return f"{x / div:.2f}{unit}"
+    return f"{x:.0f}"
+
+
+def _ratio(ref: dict[str, Any] | None, cell: dict[str, Any], key: str, invert: bool) -> str:
+    if ref is None or "error" in ref or "error" in cell or not cell[key] or not ref[key]:
+        return "-"
+    r = ref[key] / cell[key] if invert else cell[key] / ref[key]
+    return f"{r:.2f}x"
+
+
+def report(
+    info: dict[str, Any],
+    probes: dict[str, dict[str, Any]],
+    table: dict[str, dict[str, dict[str, Any]]],
+    args: argparse.Namespace,
+) -> str:
+    """Format the whole report as text."""
+    out: list[str] = []
+    out.append("batonio benchmarks")
+    out.append(f"  date:    {info['date']}")
+    out.append(f"  machine: {info['nproc']} CPUs usable, {info['cpu']} ({info['platform']})")
+    out.append(
+        f"  load:    {info['loadavg_start']} at start, {info['loadavg_end']} at end (1/5/15 min)"
+    )
+    out.append(f"  python:  {info['python']}")
+    out.append(f"  commit:  {info['commit']}")
+    out.append(
+        f"  rounds:  {args.rounds}, sizes x{args.scale:g}, one fresh process per measurement"
+    )
+    for label, p in probes.items():
+        extra = ""
+        if "extensions" in p:
+            extra = ", compiled extensions" if p["extensions"] else ", pure Python"
+        api = "" if not label.endswith("+api") else ", batonio's own API"
+        out.append(f"  loop {label}: {p.get('loop')} {p.get('version') or ''}{extra}{api}".rstrip())
+    out.append("")
+    out.append("Speed ratios are other/this for time: 2.00x = twice as fast as the reference.")
+    out.append("ops/CPU-s counts CPU time of the whole process (all threads).")
+    header = (
+        f"{'loop':<18}{'median ms':>10}  {'min-max ms':<17}{'vs asyncio':>11}{'vs uvloop':>10}"
+        f"{'ops/CPU-s':>11}{'CPU vs asyncio':>15}"
+    )
+    for bench, cells in table.items():
+        work = workloads.BY_NAME[bench]
+        ops = next((c["ops"] for c in cells.values() if "ops" in c), None)
+        out.append("")
+        sized = f", {ops:,} ops" if ops else ""
+        out.append(f"== {bench}: {work.DESCRIPTION}{sized}")
+        out.append(header)
+        ref = cells.get("asyncio")
+        uv = cells.get("uvloop")
+        for label, c in cells.items():
+            if "error" in c:
+                out.append(f"{label:<18}failed: {c['error']}"[:120])
+                continue
+            spread = f"{_ms(c['wall_min'])}-{_ms(c['wall_max'])}"
+            failed = f"  ({c['failed']} failed)" if c["failed"] else ""
+            out.append(
+                f"{label:<18}{_ms(c['wall']):>10}  {spread:<17}"
+                f"{_ratio(ref, c, 'wall', True):>11}{_ratio(uv, c, 'wall', True):>10}"
+                f"{_rate(c['ops_per_cpu_s']):>11}{_ratio(ref, c, 'ops_per_cpu_s', False):>15}{failed}"
+            )
+    # One summary matrix: wall-time speed vs asyncio, bench by loop.
+    labels = list(probes)
+    if "asyncio" in labels and len(table) > 1:
+        out.append("")
+        out.append("Summary: speed vs asyncio (median wall time; higher is faster)")
+        out.append(f"{'benchmark':<20}" + "".join(f"{lb:>15}" for lb in labels))
+        for bench, cells in table.items():
+            row = [_ratio(cells.get("asyncio"), cells[lb], "wall", True) for lb in labels]
+            out.append(f"{bench:<20}" + "".join(f"{x:>15}" for x in row))
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(
+        description="Run batonio's benchmarks on several event loops, one fresh process each.",
+    )
+    parser.add_argument(
+        "--loop",
+        action="append",
+        metavar="NAME",
+        help=f"loop to measure (repeatable): {', '.join(_loops.KNOWN)} or module:callable; "
+        "default: all of them that import",
+    )
+    parser.add_argument(
+        "--bench",
+        action="append",
+        metavar="NAME",
+        choices=list(workloads.BY_NAME),
+        help=f"workload (repeatable): {', '.join(workloads.BY_NAME)}; default: all",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="measurements per cell (default 3)")
+    parser.add_argument("--quick", action="store_true", help="divide every workload size by 10")
+    parser.add_argument(
+        "--api",
+        choices=["asyncio", "batonio", "both"],
+        default="asyncio",
+        help="on batonio's loops, call asyncio's API (default), batonio's own "
+        "(batonio.sleep/gather/Event/Queue; label '+api'), or both",
+    )
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per child process")
+    parser.add_argument("--json", metavar="PATH", help="write the results here as JSON")
+    parser.add_argument(
+        "--no-save", action="store_true", help="do not write JSON to benchmarks/results/"
+    )
+    args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    args.scale = QUICK_SCALE if args.quick else 1.0
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks and print the report; exit status 1 if no loop could run."""
+    args = parse_args(argv)
+    names = args.loop or _loops.DEFAULT
+    benches = args.bench or list(workloads.BY_NAME)
+    info = machine_info()
+    usable = select_variants(names, args.api, args.timeout)
+    if not usable:
+        print("no loop could be created; nothing measured", file=sys.stderr)
+        return 1
+    variants = [v for v, _ in usable]
+    probes = {v.label: p for v, p in usable}
+    samples = measure(variants, benches, args.rounds, args.scale, args.timeout)
+    table = {b: {lb: summarise(runs) for lb, runs in cells.items()} for b, cells in samples.items()}
+    info["loadavg_end"] = loadavg()
+    print(report(info, probes, table, args))
+
+    payload = {
+        "machine": info,
+        "args": {k: v for k, v in vars(args).items()},
+        "variants": [dict(asdict(v), probe=probes[v.label]) for v in variants],
+        "summary": table,
+        "samples": samples,
+    }
+    paths = [Path(args.json)] if args.json else []
+    if not args.no_save:
+        stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+        commit = info["commit"].split()[0]
+        paths.append(RESULTS / f"{stamp}-{commit}.json")
+    for path in paths:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(payload, indent=2) + "\n")
+        print(f"\nresults written to {path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
