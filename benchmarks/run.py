@@ -268,8 +268,9 @@ def report(
     out.append("")
     out.append("Speed ratios are other/this for time: 2.00x = twice as fast as the reference.")
     out.append("ops/CPU-s counts CPU time of the whole process (all threads).")
+    w = max([18] + [len(label) + 2 for label in probes])
     header = (
-        f"{'loop':<18}{'median ms':>10}  {'min-max ms':<17}{'vs asyncio':>11}{'vs uvloop':>10}"
+        f"{'loop':<{w}}{'median ms':>10}  {'min-max ms':<17}{'vs asyncio':>11}{'vs uvloop':>10}"
         f"{'ops/CPU-s':>11}{'CPU vs asyncio':>15}"
     )
     for bench, cells in table.items():
@@ -283,12 +284,12 @@ def report(
         uv = cells.get("uvloop")
         for label, c in cells.items():
             if "error" in c:
-                out.append(f"{label:<18}failed: {c['error']}"[:120])
+                out.append(f"{label:<{w}}failed: {c['error']}"[:120])
                 continue
             spread = f"{_ms(c['wall_min'])}-{_ms(c['wall_max'])}"
             failed = f"  ({c['failed']} failed)" if c["failed"] else ""
             out.append(
-                f"{label:<18}{_ms(c['wall']):>10}  {spread:<17}"
+                f"{label:<{w}}{_ms(c['wall']):>10}  {spread:<17}"
                 f"{_ratio(ref, c, 'wall', True):>11}{_ratio(uv, c, 'wall', True):>10}"
                 f"{_rate(c['ops_per_cpu_s']):>11}{_ratio(ref, c, 'ops_per_cpu_s', False):>15}{failed}"
             )
@@ -297,10 +298,13 @@ def report(
     if "asyncio" in labels and len(table) > 1:
         out.append("")
         out.append("Summary: speed vs asyncio (median wall time; higher is faster)")
-        out.append(f"{'benchmark':<20}" + "".join(f"{lb:>15}" for lb in labels))
+        widths = [max(10, len(lb) + 2) for lb in labels]
+        names = "".join(f"{lb:>{cw}}" for lb, cw in zip(labels, widths, strict=True))
+        out.append(f"{'benchmark':<20}{names}")
         for bench, cells in table.items():
             row = [_ratio(cells.get("asyncio"), cells[lb], "wall", True) for lb in labels]
-            out.append(f"{bench:<20}" + "".join(f"{x:>15}" for x in row))
+            cols = "".join(f"{x:>{cw}}" for x, cw in zip(row, widths, strict=True))
+            out.append(f"{bench:<20}{cols}")
     return "\n".join(out)
 
 
