@@ -1,0 +1,1 @@
+_locks_py.py

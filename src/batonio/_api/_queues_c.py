@@ -1,0 +1,1 @@
+_queues_py.py
