@@ -1,0 +1,23 @@
+"""The engine: handles, scheduler, pollers, futures and tasks, and the base loop.
+
+What belongs here is what every asyncio program passes through on every iteration, and
+the loop machinery around it (exception handler, debug mode, executors, async generators).
+What is built on top — the asyncio API, I/O transports, the policy — lives in sibling
+packages and reaches the engine only through the loop's public methods.
+"""
+
+from __future__ import annotations
+
+from .._extensions import select
+
+_scheduler = select(__name__, "_scheduler")
+_futures = select(__name__, "_futures")
+_futures.bind_loop_core(_scheduler.LoopCore)
+
+Handle = _scheduler.Handle
+TimerHandle = _scheduler.TimerHandle
+LoopCore = _scheduler.LoopCore
+Future = _futures.Future
+Task = _futures.Task
+
+__all__ = ["Future", "Handle", "LoopCore", "Task", "TimerHandle"]

@@ -1,0 +1,1 @@
+_futures_py.py

@@ -1,0 +1,673 @@
+"""batonio's Future and Task: the awaitable results and the coroutine driver.
+
+Compiled by Cython in pure-Python mode (``_futures_c.pxd``), and runs as plain Python.
+Behaviour follows asyncio's ``futures.Future`` and ``tasks.Task`` of the running Python
+version, including the private protocol other asyncio code relies on
+(``_asyncio_future_blocking``, ``_log_traceback``, ``_cancel_message``, ``_loop``).
+
+How a task runs on batonio's loop without a wrapper object per step: the task object
+itself sits in the loop's ready queue (its ``_run`` method performs one step), and when it
+awaits one of our futures it registers itself, not a bound method, as that future's
+done-callback, so completing the future re-queues the task directly.  On any other loop,
+or awaiting any other future, it falls back to asyncio's public protocol
+(``call_soon(step)``, ``add_done_callback(wakeup)``).
+
+Each task records the task that created it (``_parent``) and the future it waits on
+(``_fut_waiter``): the task tree is drawn from these.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import itertools
+import sys
+from types import GenericAlias
+from typing import Any, Callable, Generator
+
+try:
+    import cython
+except ImportError:  # pragma: no cover - Cython is a build-time dependency only
+    from .. import _cython_shim as cython  # type: ignore[no-redef]
+
+from ._scheduler_py import LoopCore as _PyLoopCore
+
+__all__ = ["Future", "Task", "bind_loop_core"]
+
+_PENDING = "PENDING"
+_CANCELLED = "CANCELLED"
+_FINISHED = "FINISHED"
+
+_PY312 = sys.version_info >= (3, 12)
+_PY313 = sys.version_info >= (3, 13)
+
+_CancelledError = asyncio.CancelledError
+_InvalidStateError = asyncio.InvalidStateError
+_AsyncioFuture = asyncio.Future
+_AsyncioTask = asyncio.Task
+_copy_context = contextvars.copy_context
+_iscoroutine = asyncio.iscoroutine
+
+# asyncio's own task registries: sharing them makes asyncio.current_task() and
+# asyncio.all_tasks() see our tasks.
+_tasks_mod = asyncio.tasks
+_register_task = _tasks_mod._register_task
+_unregister_task = _tasks_mod._unregister_task
+_enter_task = _tasks_mod._enter_task
+_leave_task = _tasks_mod._leave_task
+_current_task = _tasks_mod.current_task
+if _PY312:
+    _register_eager_task = _tasks_mod._register_eager_task
+    _unregister_eager_task = _tasks_mod._unregister_eager_task
+    _swap_current_task = _tasks_mod._swap_current_task
+
+_task_counter = itertools.count(1)
+
+#: Marks a done-callback entry that is a task waiting on the future (see module doc).
+_TASK_WAITER = object()
+
+#: The loop class whose ready queue tasks may join directly; set by bind_loop_core().
+_loop_core_type: type = _PyLoopCore
+
+
+def bind_loop_core(loop_core_type: type) -> None:
+    """Tell this module which LoopCore class (compiled or interpreted) owns ready queues."""
+    global _loop_core_type
+    _loop_core_type = loop_core_type
+
+
+def _format():  # type: ignore[no-untyped-def]
+    from . import _format as fmt
+
+    return fmt
+
+
+@cython.freelist(64)
+@cython.cclass
+class _FutureIter:
+    """The iterator behind ``await future``: yields the future once, then its result."""
+
+    def __init__(self, fut: Future) -> None:
+        self._fut = fut
+        self._yielded = False
+
+    def __iter__(self) -> _FutureIter:
+        return self
+
+    def __next__(self) -> Any:
+        fut: Future = self._fut
+        if fut._state is _PENDING:
+            if not self._yielded:
+                self._yielded = True
+                fut._asyncio_future_blocking = True
+                return fut
+            raise RuntimeError("await wasn't used with future")
+        raise StopIteration(fut.result())
+
+    def send(self, value: object) -> Any:
+        """Resume after the yield; the value sent is ignored, as asyncio's iterator does."""
+        return self.__next__()
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
+        """Raise the thrown exception at the await point."""
+        if val is None:
+            val = typ() if isinstance(typ, type) else typ
+        elif isinstance(typ, type) and not isinstance(val, typ):
+            val = typ(val)
+        if tb is not None:
+            val = val.with_traceback(tb)
+        raise val
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+@cython.cclass
+class Future:
+    """A result that will be available later; batonio's asyncio.Future."""
+
+    def __init__(self, *, loop: Any = None) -> None:
+        self._state = _PENDING
+        self._result = None
+        self._exception = None
+        self._exception_tb = None
+        self._cancel_message = None
+        self._cancelled_exc = None
+        self._asyncio_future_blocking = False
+        self._log_tb = False
+        self._cb0 = None
+        self._ctx0 = None
+        self._cb_rest = None
+        if loop is None:
+            loop = asyncio.get_event_loop()
+        self._loop = loop
+        self._source_traceback = None
+        if loop.get_debug():
+            self._source_traceback = _format().extract_stack()
+
+    @property
+    def __class__(self) -> type:  # type: ignore[override]
+        """Present as asyncio.Future so ``isinstance(f, asyncio.Future)`` holds."""
+        t = type(self)
+        return _AsyncioFuture if t is Future else t
+
+    __class_getitem__ = classmethod(GenericAlias)
+
+    # ------------------------------------------------------------------ inspection
+    def get_loop(self) -> Any:
+        """Return the event loop the future is bound to."""
+        return self._loop
+
+    def done(self) -> bool:
+        """Return True if the future has a result, an exception, or was cancelled."""
+        return self._state is not _PENDING
+
+    def cancelled(self) -> bool:
+        """Return True if the future was cancelled."""
+        return self._state is _CANCELLED
+
+    def result(self) -> Any:
+        """Return the result; raise the exception or CancelledError, or InvalidStateError."""
+        if self._state is _FINISHED:
+            self._log_tb = False
+            if self._exception is not None:
+                raise self._exception.with_traceback(self._exception_tb)
+            return self._result
+        if self._state is _CANCELLED:
+            raise self._make_cancelled_error()
+        raise _InvalidStateError("Result is not ready.")
+
+    def exception(self) -> BaseException | None:
+        """Return the exception set on the future (None if a result was set)."""
+        if self._state is _FINISHED:
+            self._log_tb = False
+            return self._exception  # type: ignore[no-any-return]
+        if self._state is _CANCELLED:
+            raise self._make_cancelled_error()
+        raise _InvalidStateError("Exception is not set.")
+
+    @property
+    def _log_traceback(self) -> bool:
+        return self._log_tb
+
+    @_log_traceback.setter
+    def _log_traceback(self, value: bool) -> None:
+        if value:
+            raise ValueError("_log_traceback can only be set to False")
+        self._log_tb = False
+
+    @property
+    def _callbacks(self) -> list[tuple[Any, Any]]:
+        """The pending done-callbacks as (callback, context) pairs, in order."""
+        entries = []
+        if self._cb0 is not None:
+            entries.append((self._cb0, self._ctx0))
+        if self._cb_rest:
+            entries.extend(self._cb_rest)
+        return entries
+
+    # ------------------------------------------------------------------ completion
+    def set_result(self, result: Any) -> None:
+        """Mark the future done with a result; InvalidStateError if already done."""
+        if self._state is not _PENDING:
+            raise _InvalidStateError(f"{self._state}: {self!r}")
+        self._result = result
+        self._state = _FINISHED
+        self._schedule_callbacks()
+
+    def set_exception(self, exception: Any) -> None:
+        """Mark the future done with an exception; InvalidStateError if already done."""
+        if self._state is not _PENDING:
+            raise _InvalidStateError(f"{self._state}: {self!r}")
+        if isinstance(exception, type):
+            exception = exception()
+        if _PY312:
+            if isinstance(exception, StopIteration):
+                replacement = RuntimeError(
+                    "StopIteration interacts badly with generators "
+                    "and cannot be raised into a Future"
+                )
+                replacement.__cause__ = exception
+                replacement.__context__ = exception
+                exception = replacement
+        elif type(exception) is StopIteration:
+            raise TypeError(
+                "StopIteration interacts badly with generators and cannot be raised into a Future"
+            )
+        if not isinstance(exception, BaseException):
+            raise TypeError("invalid exception object")
+        self._exception = exception
+        self._exception_tb = exception.__traceback__
+        self._state = _FINISHED
+        self._schedule_callbacks()
+        self._log_tb = True
+
+    def cancel(self, msg: Any = None) -> bool:
+        """Cancel the future and schedule its callbacks; False if it was already done."""
+        self._log_tb = False
+        if self._state is not _PENDING:
+            return False
+        self._state = _CANCELLED
+        self._cancel_message = msg
+        self._schedule_callbacks()
+        return True
+
+    def _make_cancelled_error(self) -> BaseException:
+        """Build the CancelledError to raise, consuming the saved one (once per cancel)."""
+        saved = self._cancelled_exc
+        if _PY312 and saved is not None:
+            self._cancelled_exc = None
+            return saved  # type: ignore[no-any-return]
+        if self._cancel_message is None:
+            exc = _CancelledError()
+        else:
+            exc = _CancelledError(self._cancel_message)
+        if not _PY312:
+            exc.__context__ = saved
+            self._cancelled_exc = None
+        return exc
+
+    # ------------------------------------------------------------------ callbacks
+    def add_done_callback(self, fn: Callable[[Any], object], *, context: Any = None) -> None:
+        """Call ``fn(future)`` once done (at once via the loop if already done)."""
+        if self._state is not _PENDING:
+            self._loop.call_soon(fn, self, context=context)
+            return
+        if context is None:
+            context = _copy_context()
+        self._append_callback(fn, context)
+
+    def _append_callback(self, fn: Any, context: Any) -> None:
+        if self._cb0 is None and not self._cb_rest:
+            self._cb0 = fn
+            self._ctx0 = context
+        elif self._cb_rest is None:
+            self._cb_rest = [(fn, context)]
+        else:
+            self._cb_rest.append((fn, context))
+
+    def _add_task_waiter(self, task: Task) -> None:
+        """Register a task of the same batonio loop to be re-queued directly when done."""
+        self._append_callback(task, _TASK_WAITER)
+
+    def remove_done_callback(self, fn: Callable[[Any], object]) -> int:
+        """Remove every registration of ``fn``; return how many were removed."""
+        removed = 0
+        if self._cb0 is not None and self._cb0 == fn and self._ctx0 is not _TASK_WAITER:
+            self._cb0 = None
+            self._ctx0 = None
+            removed = 1
+        if self._cb_rest:
+            kept = [entry for entry in self._cb_rest if entry[1] is _TASK_WAITER or entry[0] != fn]
+            removed += len(self._cb_rest) - len(kept)
+            self._cb_rest = kept
+        return removed
+
+    def _schedule_callbacks(self) -> None:
+        """Hand the done-callbacks to the loop, in registration order."""
+        cb0 = self._cb0
+        if cb0 is not None:
+            ctx0 = self._ctx0
+            self._cb0 = None
+            self._ctx0 = None
+            if ctx0 is _TASK_WAITER:
+                (cb0)._wake_from(self)
+            else:
+                self._loop.call_soon(cb0, self, context=ctx0)
+        callbacks = self._cb_rest
+        if callbacks:
+            self._cb_rest = None
+            loop = self._loop
+            for fn, context in callbacks:
+                if context is _TASK_WAITER:
+                    fn._wake_from(self)
+                else:
+                    loop.call_soon(fn, self, context=context)
+
+    # ------------------------------------------------------------------ awaiting
+    def __await__(self) -> Generator[Any, None, Any]:
+        return _FutureIter(self)  # type: ignore[return-value]
+
+    __iter__ = __await__
+
+    # ------------------------------------------------------------------ reporting
+    def _repr_info(self) -> list[str]:
+        return _format().future_repr_info(self, _state_index(self._state), self._callback_fns())
+
+    def _callback_fns(self) -> list[Any]:
+        return [fn._wakeup if ctx is _TASK_WAITER else fn for fn, ctx in self._callbacks]
+
+    def __repr__(self) -> str:
+        return "<{} {}>".format(self.__class__.__name__, " ".join(self._repr_info()))
+
+    def __del__(self) -> None:
+        self._report_unretrieved()
+
+    def _report_unretrieved(self) -> None:
+        """Report an exception nobody retrieved, as asyncio does when a future dies."""
+        if not self._log_tb:
+            return
+        context: dict[str, Any] = {
+            "message": f"{self.__class__.__name__} exception was never retrieved",
+            "exception": self._exception,
+            "future": self,
+        }
+        if self._source_traceback:
+            context["source_traceback"] = self._source_traceback
+        self._loop.call_exception_handler(context)
+
+
+def _state_index(state: str) -> int:
+    return 0 if state is _PENDING else (1 if state is _CANCELLED else 2)
+
+
+@cython.cclass
+class Task(Future):
+    """A coroutine driven by the event loop; batonio's asyncio.Task."""
+
+    def __init__(
+        self,
+        coro: Any,
+        *,
+        loop: Any = None,
+        name: Any = None,
+        context: Any = None,
+        eager_start: bool = False,
+    ) -> None:
+        Future.__init__(self, loop=loop)
+        self._log_destroy_pending = True
+        self._must_cancel = False
+        self._fut_waiter = None
+        self._num_cancels_requested = 0
+        self._step_exc = None
+        self._wakeup_from = None
+        self._coro = None
+        self._name = None
+        self._parent = None
+        self._ready_append = None
+        if self._source_traceback:
+            del self._source_traceback[-1]
+        if not _iscoroutine(coro):
+            self._log_destroy_pending = False
+            raise TypeError(f"a coroutine was expected, got {coro!r}")
+        if eager_start and not _PY312:
+            raise TypeError("__init__() got an unexpected keyword argument 'eager_start'")
+        self._coro = coro
+        self._name = f"Task-{next(_task_counter)}" if name is None else str(name)
+        self._context = _copy_context() if context is None else context
+        loop = self._loop
+        if isinstance(loop, _loop_core_type):
+            if loop._closed:
+                raise RuntimeError("Event loop is closed")
+            self._ready_append = loop._ready.append
+        self._parent = _current_task(loop)
+        if eager_start and loop.is_running():
+            self._eager_start()
+        else:
+            self._schedule_step(None)
+            _register_task(self)
+
+    @property
+    def __class__(self) -> type:  # type: ignore[override]
+        """Present as asyncio.Task so ``isinstance(t, asyncio.Task)`` holds."""
+        t = type(self)
+        return _AsyncioTask if t is Task else t
+
+    # ------------------------------------------------------------------ public API
+    def get_coro(self) -> Any:
+        """Return the coroutine the task wraps (None after an eager completion, 3.12+)."""
+        return self._coro
+
+    def get_context(self) -> contextvars.Context:
+        """Return the context the task's steps run in."""
+        return self._context
+
+    def get_name(self) -> str:
+        """Return the task's name."""
+        return self._name  # type: ignore[no-any-return]
+
+    def set_name(self, value: object) -> None:
+        """Rename the task."""
+        self._name = str(value)
+
+    def set_result(self, result: Any) -> None:
+        """Not allowed on a task: a task's result is its coroutine's."""
+        raise RuntimeError("Task does not support set_result operation")
+
+    def set_exception(self, exception: Any) -> None:
+        """Not allowed on a task: a task's exception is its coroutine's."""
+        raise RuntimeError("Task does not support set_exception operation")
+
+    def get_stack(self, *, limit: int | None = None) -> list[Any]:
+        """Return the frames of the task's coroutine (or of its exception's traceback)."""
+        from ._task_stack import task_stack
+
+        return task_stack(self, limit)
+
+    def print_stack(self, *, limit: int | None = None, file: Any = None) -> None:
+        """Print the task's stack or traceback, as asyncio does."""
+        from ._task_stack import print_task_stack
+
+        print_task_stack(self, limit, file)
+
+    def cancel(self, msg: Any = None) -> bool:
+        """Request cancellation: CancelledError is thrown into the coroutine at its next step."""
+        self._log_tb = False
+        if self._state is not _PENDING:
+            return False
+        self._num_cancels_requested += 1
+        waiter = self._fut_waiter
+        if waiter is not None and waiter.cancel(msg=msg):
+            return True
+        self._must_cancel = True
+        self._cancel_message = msg
+        return True
+
+    def cancelling(self) -> int:
+        """Return the number of pending cancellation requests."""
+        return self._num_cancels_requested  # type: ignore[no-any-return]
+
+    def uncancel(self) -> int:
+        """Withdraw one cancellation request; return how many remain."""
+        if self._num_cancels_requested > 0:
+            self._num_cancels_requested -= 1
+            if _PY313 and self._num_cancels_requested == 0:
+                self._must_cancel = False
+        return self._num_cancels_requested  # type: ignore[no-any-return]
+
+    # ------------------------------------------------------------------ stepping
+    def _schedule_step(self, exc: Any) -> None:
+        """Queue one step: directly on a batonio ready queue, else via call_soon."""
+        if self._ready_append is not None:
+            self._step_exc = exc
+            self._ready_append(self)
+        elif exc is None:
+            self._loop.call_soon(self._step, context=self._context)
+        else:
+            self._loop.call_soon(self._step, exc, context=self._context)
+
+    def _wake_from(self, fut: Future) -> None:
+        """Called by a future of ours that this task awaited: queue the next step."""
+        self._wakeup_from = fut
+        self._ready_append(self)
+
+    def _run(self) -> None:
+        """One step, run from batonio's ready queue, inside the task's context."""
+        fut = self._wakeup_from
+        exc = None
+        if fut is not None:
+            self._wakeup_from = None
+            if fut._state is not _FINISHED or fut._exception is not None:
+                try:
+                    fut.result()
+                except BaseException as error:
+                    exc = error
+            else:
+                fut._log_tb = False
+        else:
+            exc = self._step_exc
+            self._step_exc = None
+        if cython.compiled:
+            ctx = self._context
+            PyContext_Enter(ctx)  # noqa: F821  # type: ignore[name-defined]
+            try:
+                self._step(exc)
+            finally:
+                PyContext_Exit(ctx)  # noqa: F821  # type: ignore[name-defined]
+        else:
+            self._context.run(self._step, exc)
+
+    def _wakeup(self, fut: Any) -> None:
+        """Done-callback for futures that are not ours: resume with their outcome."""
+        try:
+            fut.result()
+        except BaseException as exc:
+            self._step(exc)
+        else:
+            self._step(None)
+
+    def _step(self, exc: Any = None) -> None:
+        """Advance the coroutine by one send/throw, as the current task of the loop."""
+        if self._state is not _PENDING:
+            raise _InvalidStateError(f"_step(): already done: {self!r}, {exc!r}")
+        if self._must_cancel:
+            if not isinstance(exc, _CancelledError):
+                exc = self._make_cancelled_error()
+            self._must_cancel = False
+        self._fut_waiter = None
+        loop = self._loop
+        _enter_task(loop, self)
+        try:
+            self._send(exc)
+        finally:
+            _leave_task(loop, self)
+
+    def _send(self, exc: Any) -> None:
+        """Send into (or throw at) the coroutine and act on what it yields or returns."""
+        coro = self._coro
+        try:
+            if exc is None:
+                result = coro.send(None)
+            else:
+                result = coro.throw(exc)
+        except StopIteration as stop:
+            if self._must_cancel:
+                self._must_cancel = False
+                Future.cancel(self, msg=self._cancel_message)
+            else:
+                Future.set_result(self, stop.value)
+        except _CancelledError as cancelled:
+            self._cancelled_exc = cancelled
+            Future.cancel(self)
+        except (KeyboardInterrupt, SystemExit) as fatal:
+            Future.set_exception(self, fatal)
+            raise
+        except BaseException as error:
+            Future.set_exception(self, error)
+        else:
+            self._handle_yield(result)
+
+    def _handle_yield(self, result: Any) -> None:
+        """The coroutine yielded: wait on the future it yielded, or report misuse."""
+        if type(result) is Task or type(result) is Future:
+            fut: Future = result
+            if fut._loop is not self._loop:
+                self._schedule_step(
+                    RuntimeError(
+                        f"Task {self!r} got Future {result!r} attached to a different loop"
+                    )
+                )
+            elif fut._asyncio_future_blocking:
+                if result is self:
+                    self._schedule_step(RuntimeError(f"Task cannot await on itself: {self!r}"))
+                    return
+                fut._asyncio_future_blocking = False
+                if self._ready_append is not None:
+                    fut._add_task_waiter(self)
+                else:
+                    fut.add_done_callback(self._wakeup, context=self._context)
+                self._fut_waiter = result
+                if self._must_cancel and fut.cancel(msg=self._cancel_message):
+                    self._must_cancel = False
+            else:
+                self._schedule_step(self._yield_misuse(result))
+            return
+        blocking = getattr(result, "_asyncio_future_blocking", None)
+        if blocking is not None:
+            if _future_loop(result) is not self._loop:
+                self._schedule_step(
+                    RuntimeError(
+                        f"Task {self!r} got Future {result!r} attached to a different loop"
+                    )
+                )
+            elif blocking:
+                result._asyncio_future_blocking = False
+                result.add_done_callback(self._wakeup, context=self._context)
+                self._fut_waiter = result
+                if self._must_cancel and result.cancel(msg=self._cancel_message):
+                    self._must_cancel = False
+            else:
+                self._schedule_step(self._yield_misuse(result))
+        elif result is None:
+            self._schedule_step(None)  # a bare yield: let others run, then continue
+        else:
+            self._schedule_step(self._bad_yield(result))
+
+    def _yield_misuse(self, result: Any) -> RuntimeError:
+        return RuntimeError(
+            f"yield was used instead of yield from in task {self!r} with {result!r}"
+        )
+
+    def _bad_yield(self, result: Any) -> RuntimeError:
+        import inspect
+
+        if inspect.isgenerator(result):
+            return RuntimeError(
+                f"yield was used instead of yield from for generator in task {self!r} with {result!r}"
+            )
+        return RuntimeError(f"Task got bad yield: {result!r}")
+
+    def _eager_start(self) -> None:
+        """Run the first step synchronously inside create_task (3.12+ eager tasks)."""
+        loop = self._loop
+        previous = _swap_current_task(loop, self)
+        try:
+            _register_eager_task(self)
+            try:
+                self._context.run(self._send, None)
+            finally:
+                _unregister_eager_task(self)
+        finally:
+            try:
+                _swap_current_task(loop, previous)
+            finally:
+                if self._state is not _PENDING:
+                    self._coro = None
+                else:
+                    _register_task(self)
+
+    # ------------------------------------------------------------------ reporting
+    def _repr_info(self) -> list[str]:
+        return _format().task_repr_info(self, _state_index(self._state), self._callback_fns())
+
+    def __repr__(self) -> str:
+        return "<{} {}>".format(self.__class__.__name__, " ".join(self._repr_info()))
+
+    def __del__(self) -> None:
+        if self._state is _PENDING and self._log_destroy_pending:
+            context: dict[str, Any] = {
+                "task": self,
+                "message": "Task was destroyed but it is pending!",
+            }
+            if self._source_traceback:
+                context["source_traceback"] = self._source_traceback
+            self._loop.call_exception_handler(context)
+        self._report_unretrieved()
+
+
+def _future_loop(fut: Any) -> Any:
+    """The loop of any future-like object (asyncio's futures._get_loop protocol)."""
+    get_loop = getattr(fut, "get_loop", None)
+    if get_loop is not None:
+        return get_loop()
+    return fut._loop

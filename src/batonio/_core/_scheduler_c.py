@@ -1,0 +1,1 @@
+_scheduler_py.py

@@ -1,0 +1,583 @@
+"""The engine's hot path: handles, the ready queue, the timer heap and one loop iteration.
+
+This module is compiled by Cython in pure-Python mode (``_scheduler_c.pxd`` declares the
+fields) and also runs as plain Python.  It knows nothing of I/O protocols, futures or tasks:
+anything with a ``_run()`` method can sit in the ready queue, which is how a task's step is
+scheduled without allocating a handle (see ``_futures_py``).
+
+Invariants:
+- ``_run_once`` is the only place where callbacks are called.
+- Callbacks run in FIFO order of ``call_soon``; timers in (when, scheduling order).
+- A cancelled handle never runs; cancelled timers are purged once they are more than half
+  of the heap, so scheduling and cancelling millions of timers does not grow memory.
+- The clock is injected (``clock`` argument), never read from ``time.monotonic`` directly:
+  the seam for virtual time.
+
+Behaviour follows asyncio's ``events.Handle``/``TimerHandle`` and ``base_events._run_once``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import os
+import threading
+import time
+from collections import deque
+from contextvars import Context, copy_context
+from types import FunctionType, MethodType
+from typing import Any, Callable
+
+try:
+    import cython
+except ImportError:  # pragma: no cover - Cython is a build-time dependency only
+    from .. import _cython_shim as cython  # type: ignore[no-redef]
+
+__all__ = ["Handle", "TimerHandle", "LoopCore", "READ", "WRITE"]
+
+#: Poller event bits (they are epoll's EPOLLIN and EPOLLOUT; other pollers translate).
+READ = 0x001
+WRITE = 0x004
+_ERROR_BITS = 0x008 | 0x010  # EPOLLERR | EPOLLHUP: wake both directions.
+
+_MIN_TIMERS_TO_PURGE = 100
+_MAX_POLL_TIMEOUT = 24 * 3600.0
+_CO_COROUTINE_FLAGS = 0x0080 | 0x0100  # CO_COROUTINE | CO_ITERABLE_COROUTINE
+
+_AsyncioHandle = asyncio.Handle
+_AsyncioTimerHandle = asyncio.TimerHandle
+
+
+def _format():  # type: ignore[no-untyped-def]
+    """Import the formatting helpers lazily: they are only needed on rare paths."""
+    from . import _format as fmt
+
+    return fmt
+
+
+@cython.freelist(256)
+@cython.cclass
+class Handle:
+    """A callback scheduled on a loop; an ``asyncio.Handle`` to ``isinstance``."""
+
+    def __init__(
+        self,
+        callback: Callable[..., object],
+        args: tuple[Any, ...],
+        loop: Any,
+        context: Context | None = None,
+    ) -> None:
+        if context is None:
+            context = copy_context()
+        self._context = context
+        self._loop = loop
+        self._callback = callback
+        self._args = args
+        self._cancelled = False
+        self._repr = None
+        self._source_traceback = None
+        if loop is not None and loop.get_debug():
+            self._source_traceback = _format().extract_stack()
+
+    @property
+    def __class__(self) -> type:  # type: ignore[override]
+        """Present as asyncio.Handle so ``isinstance(h, asyncio.Handle)`` holds."""
+        return _AsyncioHandle
+
+    def get_context(self) -> Context:
+        """Return the context the callback runs in."""
+        return self._context
+
+    def cancel(self) -> None:
+        """Cancel the callback; cancelling twice is harmless."""
+        if not self._cancelled:
+            self._cancelled = True
+            if self._loop is not None and self._loop.get_debug():
+                self._repr = repr(self)
+            self._callback = None
+            self._args = None
+
+    def cancelled(self) -> bool:
+        """Return True if the handle was cancelled."""
+        return self._cancelled
+
+    def _run(self) -> None:
+        """Run the callback in its context; report its exception to the loop."""
+        if self._cancelled:
+            return
+        try:
+            self._context.run(self._callback, *self._args)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._report_exception(exc)
+
+    def _report_exception(self, exc: BaseException) -> None:
+        """Hand an exception raised by the callback to the loop's exception handler."""
+        context: dict[str, Any] = {
+            "message": f"Exception in callback {_format().callback_source(self._callback, self._args)}",
+            "exception": exc,
+            "handle": self,
+        }
+        if self._source_traceback:
+            context["source_traceback"] = self._source_traceback
+        self._loop.call_exception_handler(context)
+
+    def _repr_info(self) -> list[str]:
+        """The words inside the repr."""
+        info = [type(self).__name__]
+        if self._cancelled:
+            info.append("cancelled")
+        if self._callback is not None:
+            info.append(_format().callback_source(self._callback, self._args))
+        if self._source_traceback:
+            frame = self._source_traceback[-1]
+            info.append(f"created at {frame[0]}:{frame[1]}")
+        return info
+
+    def __repr__(self) -> str:
+        if self._repr is not None:
+            return self._repr  # type: ignore[no-any-return]
+        return "<{}>".format(" ".join(self._repr_info()))
+
+
+@cython.cclass
+class TimerHandle(Handle):
+    """A callback scheduled for a time; an ``asyncio.TimerHandle`` to ``isinstance``."""
+
+    def __init__(
+        self,
+        when: float,
+        callback: Callable[..., object],
+        args: tuple[Any, ...],
+        loop: Any,
+        context: Context | None = None,
+    ) -> None:
+        Handle.__init__(self, callback, args, loop, context)
+        self._when = when
+        self._seq = 0
+        self._scheduled = False
+        if self._source_traceback:
+            del self._source_traceback[-1]
+
+    @property
+    def __class__(self) -> type:  # type: ignore[override]
+        """Present as asyncio.TimerHandle so ``isinstance`` checks hold."""
+        return _AsyncioTimerHandle
+
+    def when(self) -> float:
+        """Return the loop time at which the callback is scheduled."""
+        return self._when
+
+    def cancel(self) -> None:
+        """Cancel the timer; the loop purges cancelled timers lazily."""
+        if not self._cancelled:
+            if self._scheduled:
+                self._loop._timer_handle_cancelled(self)
+            Handle.cancel(self)
+
+    def _repr_info(self) -> list[str]:
+        info = Handle._repr_info(self)
+        info.insert(2 if self._cancelled else 1, f"when={self._when}")
+        return info
+
+    def __hash__(self) -> int:
+        return hash(self._when)
+
+    def __lt__(self, other: object) -> bool:
+        if isinstance(other, TimerHandle):
+            o: TimerHandle = other
+            return self._when < o._when or (self._when == o._when and self._seq < o._seq)
+        return NotImplemented
+
+    def __le__(self, other: object) -> bool:
+        if isinstance(other, TimerHandle):
+            return self.__lt__(other) or self.__eq__(other)  # type: ignore[no-any-return]
+        return NotImplemented
+
+    def __gt__(self, other: object) -> bool:
+        if isinstance(other, TimerHandle):
+            return not self.__le__(other)
+        return NotImplemented
+
+    def __ge__(self, other: object) -> bool:
+        if isinstance(other, TimerHandle):
+            return not self.__lt__(other)
+        return NotImplemented
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, TimerHandle):
+            o: TimerHandle = other
+            return (
+                self._when == o._when
+                and self._callback == o._callback
+                and self._args == o._args
+                and self._cancelled == o._cancelled
+            )
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return NotImplemented if equal is NotImplemented else not equal
+
+
+def _check_callback(callback: object, method: str) -> None:
+    """Reject coroutines and non-callables with asyncio's TypeError messages."""
+    if not callable(callback):
+        if asyncio.iscoroutine(callback):
+            raise TypeError(f"coroutines cannot be used with {method}()")
+        raise TypeError(f"a callable object was expected by {method}(), got {callback!r}")
+    func = callback
+    if type(func) is MethodType:
+        func = func.__func__  # type: ignore[attr-defined]
+    if type(func) is FunctionType and func.__code__.co_flags & _CO_COROUTINE_FLAGS:  # type: ignore[attr-defined]
+        raise TypeError(f"coroutines cannot be used with {method}()")
+
+
+@cython.cclass
+class LoopCore:
+    """The scheduling core of batonio's event loop: ready queue, timers, poller dispatch."""
+
+    def __init__(self, poller: Any, clock: Callable[[], float] | None = None) -> None:
+        self._ready = deque()
+        self._scheduled = []
+        self._timer_seq = 0
+        self._timer_cancelled_count = 0
+        self._stopping = False
+        self._closed = False
+        self._debug = False
+        self._polling = False
+        self._thread_id = None
+        self._clock = clock if clock is not None else time.monotonic
+        self._clock_resolution = time.get_clock_info("monotonic").resolution
+        self._poller = poller
+        self._readers = {}
+        self._writers = {}
+        self._io_fd_count = 0
+        self._slow_callback_duration = 0.1
+        self._current_handle = None
+        self._wakeup_read_fd = -1
+        self._wakeup_write_fd = -1
+        self._wakeup_is_eventfd = False
+
+    # ----------------------------------------------------------------- clock and state
+    def time(self) -> float:
+        """Return the loop's time: the injected clock, ``time.monotonic`` by default."""
+        return self._clock()  # type: ignore[no-any-return]
+
+    def is_running(self) -> bool:
+        """Return True while the loop runs."""
+        return self._thread_id is not None
+
+    def is_closed(self) -> bool:
+        """Return True once the loop was closed."""
+        return self._closed
+
+    def get_debug(self) -> bool:
+        """Return True if debug mode is on."""
+        return self._debug
+
+    def stop(self) -> None:
+        """Stop after the current iteration's callbacks (and those they schedule) ran."""
+        self._stopping = True
+
+    def _check_closed(self) -> None:
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
+
+    def _check_thread(self) -> None:
+        """In debug mode, reject loop calls from a thread other than the loop's."""
+        if self._thread_id is None:
+            return
+        if threading.get_ident() != self._thread_id:
+            raise RuntimeError(
+                "Non-thread-safe operation invoked on an event loop other "
+                "than the current one"
+            )
+
+    # ----------------------------------------------------------------- scheduling
+    def call_soon(
+        self, callback: Callable[..., object], *args: Any, context: Context | None = None
+    ) -> Handle:
+        """Schedule ``callback(*args)`` for the next iteration; return its Handle."""
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
+        if self._debug:
+            self._check_thread()
+        _check_callback(callback, "call_soon")
+        handle = Handle(callback, args, self, context)
+        if handle._source_traceback:
+            del handle._source_traceback[-1]
+        self._ready.append(handle)
+        return handle
+
+    def call_soon_threadsafe(
+        self, callback: Callable[..., object], *args: Any, context: Context | None = None
+    ) -> Handle:
+        """Like call_soon, from any thread: wakes the loop if it is waiting in the poller."""
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
+        _check_callback(callback, "call_soon_threadsafe")
+        handle = Handle(callback, args, self, context)
+        if handle._source_traceback:
+            del handle._source_traceback[-1]
+        self._ready.append(handle)
+        # The loop sets _polling before it reads the ready queue for its poll timeout, so
+        # an append that saw _polling false is seen by that read (the GIL orders them).
+        if self._polling:
+            self._write_to_self()
+        return handle
+
+    def call_later(
+        self,
+        delay: float,
+        callback: Callable[..., object],
+        *args: Any,
+        context: Context | None = None,
+    ) -> TimerHandle:
+        """Schedule ``callback(*args)`` after ``delay`` seconds; return its TimerHandle."""
+        if delay is None:
+            raise TypeError("delay must not be None")
+        timer = self._schedule_timer(self._clock() + delay, callback, args, context, "call_later")
+        return timer
+
+    def call_at(
+        self,
+        when: float,
+        callback: Callable[..., object],
+        *args: Any,
+        context: Context | None = None,
+    ) -> TimerHandle:
+        """Schedule ``callback(*args)`` at loop time ``when``; return its TimerHandle."""
+        if when is None:
+            raise TypeError("when cannot be None")
+        return self._schedule_timer(when, callback, args, context, "call_at")
+
+    def _schedule_timer(
+        self,
+        when: float,
+        callback: Callable[..., object],
+        args: tuple[Any, ...],
+        context: Context | None,
+        method: str,
+    ) -> TimerHandle:
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
+        if self._debug:
+            self._check_thread()
+        _check_callback(callback, method)
+        timer = TimerHandle(when, callback, args, self, context)
+        if timer._source_traceback:
+            del timer._source_traceback[-1]
+        self._timer_seq += 1
+        timer._seq = self._timer_seq
+        timer._scheduled = True
+        heapq.heappush(self._scheduled, timer)
+        return timer
+
+    def _timer_handle_cancelled(self, handle: TimerHandle) -> None:
+        """Count a cancelled timer still in the heap, for the purge heuristic."""
+        if handle._scheduled:
+            self._timer_cancelled_count += 1
+
+    # ----------------------------------------------------------------- wake-up
+    def _write_to_self(self) -> None:
+        """Wake the poller from another thread (eventfd or pipe)."""
+        fd = self._wakeup_write_fd
+        if fd < 0:
+            return
+        try:
+            if self._wakeup_is_eventfd:
+                os.eventfd_write(fd, 1)
+            else:
+                os.write(fd, b"\0")
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError:
+            pass  # closed under our feet while the loop shuts down: nothing to wake
+
+    def _drain_wakeup(self) -> None:
+        """Consume wake-up tokens so the poller does not report them again."""
+        try:
+            if self._wakeup_is_eventfd:
+                os.eventfd_read(self._wakeup_read_fd)
+            else:
+                while os.read(self._wakeup_read_fd, 4096):
+                    pass
+        except (BlockingIOError, InterruptedError):
+            pass
+
+    # ----------------------------------------------------------------- one iteration
+    def _run_once(self) -> None:
+        """Run one iteration: purge timers, poll for I/O, collect due timers, run ready."""
+        ready = self._ready
+        scheduled = self._scheduled
+
+        # Phase 1: drop cancelled timers, all at once when they are the majority.
+        count = len(scheduled)
+        if count > _MIN_TIMERS_TO_PURGE and self._timer_cancelled_count * 2 > count:
+            self._purge_cancelled_timers()
+        else:
+            while scheduled and scheduled[0]._cancelled:
+                self._timer_cancelled_count -= 1
+                timer = heapq.heappop(scheduled)
+                timer._scheduled = False
+
+        # Phase 2: poll, unless nothing but callbacks is pending and no fd is watched.
+        self._polling = True
+        if ready or self._stopping:
+            timeout = 0.0
+        elif scheduled:
+            timeout = scheduled[0]._when - self._clock()
+            if timeout < 0.0:
+                timeout = 0.0
+            elif timeout > _MAX_POLL_TIMEOUT:
+                timeout = _MAX_POLL_TIMEOUT
+        else:
+            timeout = -1.0
+        if timeout != 0.0 or self._io_fd_count > 0:
+            events = self._poller.poll(timeout)
+            self._polling = False
+            if events:
+                self._process_events(events)
+        else:
+            self._polling = False
+
+        # Phase 3: move due timers to the ready queue, in (when, scheduling order).
+        if scheduled:
+            end_time = self._clock() + self._clock_resolution
+            while scheduled:
+                timer = scheduled[0]
+                if timer._when >= end_time:
+                    break
+                timer = heapq.heappop(scheduled)
+                timer._scheduled = False
+                ready.append(timer)
+
+        # Phase 4: run what is ready now; callbacks they schedule wait for the next turn.
+        ntodo = len(ready)
+        if self._debug:
+            self._run_ready_debug(ntodo)
+            return
+        popleft = ready.popleft
+        while ntodo:
+            ntodo -= 1
+            popleft()._run()
+
+    def _purge_cancelled_timers(self) -> None:
+        live = []
+        for timer in self._scheduled:
+            if timer._cancelled:
+                timer._scheduled = False
+            else:
+                live.append(timer)
+        heapq.heapify(live)
+        self._scheduled = live
+        self._timer_cancelled_count = 0
+
+    def _run_ready_debug(self, ntodo: int) -> None:
+        """Run ready callbacks timing each one; warn about those that block the loop."""
+        ready = self._ready
+        while ntodo:
+            ntodo -= 1
+            item = ready.popleft()
+            start = self._clock()
+            self._current_handle = item
+            try:
+                item._run()
+            finally:
+                self._current_handle = None
+            elapsed = self._clock() - start
+            if elapsed >= self._slow_callback_duration:
+                self._warn_slow_callback(item, elapsed)
+
+    def _warn_slow_callback(self, item: object, elapsed: float) -> None:
+        """Log a callback or task step that held the loop too long (overridden above)."""
+
+    def _process_events(self, events: list[tuple[int, int]]) -> None:
+        """Queue the reader and writer handles of the fds the poller reported."""
+        ready = self._ready
+        readers = self._readers
+        writers = self._writers
+        for fd, mask in events:
+            if fd == self._wakeup_read_fd:
+                self._drain_wakeup()
+                continue
+            if mask & (READ | _ERROR_BITS):
+                handle = readers.get(fd)
+                if handle is not None:
+                    if handle._cancelled:
+                        self._remove_reader(fd)
+                    else:
+                        ready.append(handle)
+            if mask & (WRITE | _ERROR_BITS):
+                handle = writers.get(fd)
+                if handle is not None:
+                    if handle._cancelled:
+                        self._remove_writer(fd)
+                    else:
+                        ready.append(handle)
+
+    def _run_forever_loop(self) -> None:
+        """Iterate until stop() is requested (the caller sets up and tears down)."""
+        while True:
+            self._run_once()
+            if self._stopping:
+                break
+
+    # ----------------------------------------------------------------- fd registration
+    def _register_fd(self, fd: int) -> None:
+        mask = 0
+        if fd in self._readers:
+            mask |= READ
+        if fd in self._writers:
+            mask |= WRITE
+        self._poller.modify(fd, mask)
+
+    def _add_reader(self, fd: int, callback: Callable[..., object], args: tuple[Any, ...]) -> Handle:
+        self._check_closed()
+        handle = Handle(callback, args, self, None)
+        old = self._readers.get(fd)
+        self._readers[fd] = handle
+        if old is not None:
+            old.cancel()
+        elif fd not in self._writers:
+            self._io_fd_count += 1
+        self._register_fd(fd)
+        return handle
+
+    def _add_writer(self, fd: int, callback: Callable[..., object], args: tuple[Any, ...]) -> Handle:
+        self._check_closed()
+        handle = Handle(callback, args, self, None)
+        old = self._writers.get(fd)
+        self._writers[fd] = handle
+        if old is not None:
+            old.cancel()
+        elif fd not in self._readers:
+            self._io_fd_count += 1
+        self._register_fd(fd)
+        return handle
+
+    def _remove_reader(self, fd: int) -> bool:
+        if self._closed:
+            return False
+        handle = self._readers.pop(fd, None)
+        if handle is None:
+            return False
+        handle.cancel()
+        if fd not in self._writers:
+            self._io_fd_count -= 1
+        self._register_fd(fd)
+        return True
+
+    def _remove_writer(self, fd: int) -> bool:
+        if self._closed:
+            return False
+        handle = self._writers.pop(fd, None)
+        if handle is None:
+            return False
+        handle.cancel()
+        if fd not in self._readers:
+            self._io_fd_count -= 1
+        self._register_fd(fd)
+        return True
