@@ -24,6 +24,17 @@ SEEDS = ["seed_gather.py", "seed_event.py"]
 TIMEOUT = 60.0
 WIDTH = 38
 
+# Run under ``python -m batonio -c``: prints the class of the loop asyncio.run() gave it.
+LOOP_PROBE = """\
+import asyncio
+
+async def main():
+    loop = asyncio.get_running_loop()
+    print(type(loop).__module__ + "." + type(loop).__qualname__)
+
+asyncio.run(main())
+"""
+
 
 @dataclass
 class Run:
@@ -100,6 +111,14 @@ def main() -> int:
     """Run every seed both ways; return 0 only if batonio ran each one like asyncio."""
     print(f"Python {sys.version.split()[0]}; {_batonio_build()}")
     failures: list[str] = []
+    probe = run_program("probe", ["-m", "batonio", "-c", LOOP_PROBE])
+    loop_class = probe.stdout[-1] if probe.returncode == 0 and probe.stdout else ""
+    if loop_class.startswith("batonio"):
+        print(f"python -m batonio runs asyncio programs on {loop_class}")
+    else:
+        detail = loop_class or (probe.stderr[-1] if probe.stderr else f"exit {probe.returncode}")
+        print(f"python -m batonio did not give programs a batonio loop: {detail}")
+        failures.append(f"python -m batonio: the loop was not batonio's ({detail})")
     for seed in SEEDS:
         path = f"examples/{seed}"
         print()

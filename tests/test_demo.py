@@ -35,6 +35,7 @@ def _run(*args: str) -> tuple[subprocess.CompletedProcess[str], float]:
 
 
 def test_seed_gather_on_batonio() -> None:
+    """Program 1: three tasks print One, sleep one second together, print Two."""
     proc, elapsed = _run("-m", "batonio", GATHER)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["One", "One", "One", "Two", "Two", "Two"]
@@ -43,6 +44,7 @@ def test_seed_gather_on_batonio() -> None:
 
 
 def test_seed_event_on_batonio_matches_asyncio() -> None:
+    """Program 2: prints exactly what it prints on stdlib asyncio."""
     ours, elapsed = _run("-m", "batonio", EVENT)
     theirs, _ = _run(EVENT)
     assert theirs.returncode == 0, theirs.stderr
@@ -50,3 +52,16 @@ def test_seed_event_on_batonio_matches_asyncio() -> None:
     assert ours.stdout.splitlines() == theirs.stdout.splitlines()
     # The event is set by a call_later(1, ...) callback.
     assert elapsed >= 1.0, f"took {elapsed:.3f} s"
+
+
+def test_programs_get_a_batonio_loop() -> None:
+    """``python -m batonio`` really runs the program on batonio's loop, not asyncio's."""
+    code = (
+        "import asyncio\n"
+        "async def main():\n"
+        "    print(type(asyncio.get_running_loop()).__module__)\n"
+        "asyncio.run(main())\n"
+    )
+    proc, _ = _run("-m", "batonio", "-c", code)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().startswith("batonio"), proc.stdout
