@@ -81,7 +81,8 @@ def loadavg() -> str:
 def machine_info() -> dict[str, Any]:
     """What the numbers were measured on: machine, Python, commit, date."""
     commit = _git("rev-parse", "--short", "HEAD")
-    dirty = _git("status", "--porcelain", "--untracked-files=no")
+    # Untracked files count: a new module not yet committed changes what runs.
+    dirty = _git("status", "--porcelain")
     try:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:
@@ -92,7 +93,7 @@ def machine_info() -> dict[str, Any]:
         "cpu": _cpu_model(),
         "platform": platform.platform(),
         "python": f"{platform.python_implementation()} {sys.version.split()[0]}",
-        "commit": commit + (" (with uncommitted changes)" if dirty not in ("", "unknown") else ""),
+        "commit": commit + (" (working tree differs from it)" if dirty not in ("", "unknown") else ""),
         "loadavg_start": loadavg(),
     }
 
