@@ -36,7 +36,7 @@ test: build
 	$(MAKE) --no-print-directory conformance VENV=$(VENV)
 
 test-one: build
-	$(VPY) -X faulthandler -m pytest $(PYTEST_ARGS) tests
+	BATONIO_EXPECT_COMPILED=1 $(VPY) -X faulthandler -m pytest $(PYTEST_ARGS) tests
 	BATONIO_NO_EXTENSIONS=1 $(VPY) -X faulthandler -m pytest $(PYTEST_ARGS) tests
 
 test-all:

@@ -17,6 +17,7 @@ HOT_MODULES = [
     "batonio._core._futures_c",
     "batonio._api._locks_c",
     "batonio._api._queues_c",
+    "batonio._api._tasks_c",
 ]
 
 
