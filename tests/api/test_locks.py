@@ -523,3 +523,16 @@ def test_same_as_asyncio(scenario: Scenario, script: list[tuple[str, int]],
                          loop: asyncio.AbstractEventLoop) -> None:
     expected, actual = compare(loop, _sync, scenario, script)
     assert actual == expected
+
+
+def test_build_selection() -> None:
+    """The selector gives the compiled build unless told not to (or it is not built)."""
+    from batonio import _extensions
+
+    if _extensions.NO_EXTENSIONS:
+        assert _sync._locks.__name__.endswith("_locks_py")
+        assert _sync._queues.__name__.endswith("_queues_py")
+    elif _extensions._is_built("batonio._api._locks_c"):
+        assert _sync._locks.__name__.endswith("_locks_c")
+    # Queues pair with the locks of the same build (Queue.join waits on their Event).
+    assert type(_sync.Queue()._finished) is _sync.Event
