@@ -1,0 +1,1 @@
+_tasks_py.py
