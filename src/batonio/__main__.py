@@ -19,9 +19,10 @@ the program as plain ``python`` would, so that the program cannot tell the diffe
   (``runpy.run_path`` would swap it in only for the duration, and keep its own frames), with
   ``__file__``, ``__loader__`` and ``__spec__`` as ``python`` sets them; ``-m`` and
   directory / zip-file programs use runpy's own ``python -m`` machinery;
-* an uncaught exception is printed by ``sys.excepthook`` with batonio's and runpy's frames
-  cut off the traceback, then the exit status is 1; ``SystemExit`` passes through untouched
-  (``python`` itself turns it into the exit status and message); an uncaught
+* an uncaught exception is printed by ``sys.excepthook`` with batonio's frames cut off the
+  traceback (runpy's stay where python shows them too: ``-m`` and directory programs), then
+  the exit status is 1; ``SystemExit`` passes through untouched (``python`` itself turns it
+  into the exit status and message); an uncaught
   ``KeyboardInterrupt`` ends the process by SIGINT once the interpreter has run its atexit
   handlers, as ``python`` does since 3.8 (a shell sees status 130).
 """
@@ -203,16 +204,13 @@ def _run_guarded(run: Callable[[], None]) -> int:
     return 0
 
 
-def _own_files() -> frozenset[str]:
-    """The source files whose frames ``python`` would not show: ours and runpy's."""
-    return frozenset({_run_guarded.__code__.co_filename, runpy.run_path.__code__.co_filename})
-
-
 def _print_uncaught(exc: BaseException) -> None:
-    """Print ``exc`` through ``sys.excepthook``, starting at the program's first frame."""
-    own = _own_files()
+    """Print ``exc`` through ``sys.excepthook``, without this module's frames."""
+    # Only ours go: ``python -m`` and directory programs show runpy's two frames under plain
+    # python too (runpy is what runs them there), and a script never passes through runpy.
+    own = _run_guarded.__code__.co_filename
     tb = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename in own:
+    while tb is not None and tb.tb_frame.f_code.co_filename == own:
         tb = tb.tb_next
     exc.__traceback__ = tb
     sys.last_type, sys.last_value, sys.last_traceback = type(exc), exc, tb

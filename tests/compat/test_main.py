@@ -161,6 +161,21 @@ def test_plain_failure_is_identical(tmp_path: Path) -> None:
     assert ours.returncode == 1
 
 
+def test_module_failure_keeps_runpy_frames_as_python_does(tmp_path: Path) -> None:
+    _write(tmp_path / "pkg" / "__init__.py", "")
+    _write(
+        tmp_path / "pkg" / "boom.py",
+        """\
+        def f():
+            raise OSError(5, "boom")
+        f()
+        """,
+    )
+    plain, ours = _both(["-m", "pkg.boom"], tmp_path)
+    assert (ours.returncode, ours.stdout, ours.stderr) == (plain.returncode, plain.stdout, plain.stderr)
+    assert plain.returncode == 1 and "runpy" in plain.stderr
+
+
 def test_syntax_error(tmp_path: Path) -> None:
     _write(tmp_path / "bad.py", "x = (\n")
     plain, ours = _both(["bad.py"], tmp_path)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import sys
 import threading
 import warnings
@@ -59,6 +60,13 @@ def _get_loop_quietly(pol: asyncio.AbstractEventLoopPolicy) -> asyncio.AbstractE
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         return pol.get_event_loop()
+
+
+def test_loop_class_is_batonios() -> None:
+    import batonio
+
+    assert _loop_class() is batonio.EventLoop
+    assert issubclass(_loop_class(), asyncio.AbstractEventLoop)
 
 
 # -- the policy -----------------------------------------------------------------------------
@@ -282,3 +290,29 @@ def test_installed_asyncio_creates_batonio_loops() -> None:
         assert type(current) is _loop_class()
     finally:
         current.close()
+
+
+@pytest.mark.skipif(not PY312 or not hasattr(os, "fork"), reason="3.12+ resets loops at fork")
+def test_forked_child_forgets_current_loop() -> None:
+    pol = EventLoopPolicy()
+    loop = pol.new_event_loop()
+    try:
+        pol.set_event_loop(loop)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # fork() with threads alive
+            pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child reports through its exit status
+            try:
+                try:
+                    pol.get_event_loop().close()  # a fresh loop, made on demand
+                    forgot = pol.get_event_loop() is not loop
+                except BaseException:
+                    forgot = False
+            finally:
+                os._exit(0 if forgot else 1)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert pol.get_event_loop() is loop
+    finally:
+        pol.set_event_loop(None)
+        loop.close()

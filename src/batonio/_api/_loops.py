@@ -25,7 +25,6 @@ Invariants:
 
 from __future__ import annotations
 
-import asyncio
 import asyncio.events as _events
 from asyncio import AbstractEventLoop, AbstractEventLoopPolicy
 
@@ -51,14 +50,10 @@ get_event_loop = _events.get_event_loop
 
 def _loop_class() -> type[AbstractEventLoop]:
     """Return batonio's event loop class; the one place that names it."""
-    try:
-        # Imported lazily: the loop sits above this layer and imports the API in turn.
-        from batonio._loop import EventLoop
-    except ModuleNotFoundError as exc:  # pragma: no cover - only before the engine exists
-        if exc.name != "batonio._loop":
-            raise
-        return asyncio.SelectorEventLoop
-    return EventLoop  # type: ignore[no-any-return]
+    # Imported lazily: the loop sits above this layer and may import the API in turn.
+    from batonio._loop import EventLoop
+
+    return EventLoop
 
 
 def new_event_loop() -> AbstractEventLoop:
