@@ -11,7 +11,6 @@ added above this layer; this module never imports them.
 from __future__ import annotations
 
 import concurrent.futures
-import logging
 import os
 import sys
 import threading
@@ -27,7 +26,18 @@ from ._pollers import Poller, SelectorPoller, default_poller
 
 __all__ = ["BaseLoop"]
 
-logger = logging.getLogger("asyncio")
+
+
+class _AsyncioLogger:
+    """asyncio's logger, looked up on each use so that patching asyncio.base_events.logger works."""
+
+    def __getattr__(self, name: str) -> Any:
+        import asyncio.base_events
+
+        return getattr(asyncio.base_events.logger, name)
+
+
+logger: Any = _AsyncioLogger()
 
 _T = TypeVar("_T")
 _PY312 = sys.version_info >= (3, 12)
@@ -127,10 +137,7 @@ class BaseLoop(LoopCore):
         self._check_closed()
         factory = self._task_factory
         if factory is None:
-            task = Task(coro, loop=self, name=name, context=context)
-            if task._source_traceback:
-                del task._source_traceback[-1]
-            return task
+            return Task(coro, loop=self, name=name, context=context)
         if context is None:
             task = factory(self, coro)
         else:

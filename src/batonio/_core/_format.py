@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 import reprlib
 import sys
 import traceback
@@ -117,7 +118,7 @@ def future_repr_info(fut: Any, state: int, callbacks: list[Any]) -> list[str]:
 def task_repr_info(task: Any, state: int, callbacks: list[Any]) -> list[str]:
     """The words inside a task's repr: future info plus name, coroutine and awaited future."""
     info = future_repr_info(task, state, callbacks)
-    if task._must_cancel:
+    if task._num_cancels_requested and state == 0:
         info[0] = "cancelling"
     info.insert(1, f"name={task.get_name()!r}")
     if task._coro is not None:
@@ -127,10 +128,19 @@ def task_repr_info(task: Any, state: int, callbacks: list[Any]) -> list[str]:
     return info
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
 def extract_stack(frame: FrameType | None = None, limit: int | None = None) -> traceback.StackSummary:
-    """Capture the caller's stack for debug-mode origin tracebacks, cheaply."""
+    """Capture the user's stack for debug-mode origin tracebacks, cheaply.
+
+    batonio's own frames are left out (compiled, they have none; interpreted, they would
+    differ), so the last entry is the user code that created the object.
+    """
     if frame is None:
-        frame = sys._getframe(2)
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+            frame = frame.f_back  # type: ignore[assignment]
     stack = traceback.StackSummary.extract(
         traceback.walk_stack(frame), limit=limit, lookup_lines=False
     )

@@ -22,7 +22,7 @@ import asyncio
 import contextvars
 import itertools
 import sys
-from types import GenericAlias
+from types import GenericAlias, TracebackType
 from typing import Any, Callable, Generator
 
 try:
@@ -109,14 +109,30 @@ class _FutureIter:
         return self.__next__()
 
     def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
-        """Raise the thrown exception at the await point."""
-        if val is None:
-            val = typ() if isinstance(typ, type) else typ
-        elif isinstance(typ, type) and not isinstance(val, typ):
-            val = typ(val)
+        """Raise the thrown exception at the await point (generator.throw's argument rules)."""
+        if tb is not None and not isinstance(tb, TracebackType):
+            raise TypeError("throw() third argument must be a traceback object")
+        if isinstance(typ, type) and issubclass(typ, BaseException):
+            if val is None:
+                exc = typ()
+            elif isinstance(val, typ):
+                exc = val
+            elif isinstance(val, tuple):
+                exc = typ(*val)
+            else:
+                exc = typ(val)
+        elif isinstance(typ, BaseException):
+            if val is not None:
+                raise TypeError("instance exception may not have a separate value")
+            exc = typ
+        else:
+            raise TypeError(
+                "exceptions must be classes or instances deriving from BaseException, "
+                f"not {type(typ).__name__}"
+            )
         if tb is not None:
-            val = val.with_traceback(tb)
-        raise val
+            exc = exc.with_traceback(tb)
+        raise exc
 
     def close(self) -> None:
         """Nothing to release."""
@@ -125,6 +141,9 @@ class _FutureIter:
 @cython.cclass
 class Future:
     """A result that will be available later; batonio's asyncio.Future."""
+
+    def __cinit__(self, *args: Any, **kwargs: Any) -> None:
+        self._state = _PENDING
 
     def __init__(self, *, loop: Any = None) -> None:
         self._state = _PENDING
@@ -142,7 +161,7 @@ class Future:
             loop = asyncio.get_event_loop()
         self._loop = loop
         self._source_traceback = None
-        if loop.get_debug():
+        if loop._debug if isinstance(loop, _loop_core_type) else loop.get_debug():
             self._source_traceback = _format().extract_stack()
 
     @property
@@ -209,6 +228,8 @@ class Future:
     # ------------------------------------------------------------------ completion
     def set_result(self, result: Any) -> None:
         """Mark the future done with a result; InvalidStateError if already done."""
+        if self._loop is None:
+            raise RuntimeError("Future object is not initialized.")
         if self._state is not _PENDING:
             raise _InvalidStateError(f"{self._state}: {self!r}")
         self._result = result
@@ -217,6 +238,8 @@ class Future:
 
     def set_exception(self, exception: Any) -> None:
         """Mark the future done with an exception; InvalidStateError if already done."""
+        if self._loop is None:
+            raise RuntimeError("Future object is not initialized.")
         if self._state is not _PENDING:
             raise _InvalidStateError(f"{self._state}: {self!r}")
         if isinstance(exception, type):
@@ -244,6 +267,8 @@ class Future:
 
     def cancel(self, msg: Any = None) -> bool:
         """Cancel the future and schedule its callbacks; False if it was already done."""
+        if self._loop is None:
+            raise RuntimeError("Future object is not initialized.")
         self._log_tb = False
         if self._state is not _PENDING:
             return False
@@ -253,23 +278,20 @@ class Future:
         return True
 
     def _make_cancelled_error(self) -> BaseException:
-        """Build the CancelledError to raise, consuming the saved one (once per cancel)."""
+        """The CancelledError to raise: the one saved from the coroutine (once), else a new one."""
         saved = self._cancelled_exc
-        if _PY312 and saved is not None:
+        if saved is not None:
             self._cancelled_exc = None
             return saved  # type: ignore[no-any-return]
         if self._cancel_message is None:
-            exc = _CancelledError()
-        else:
-            exc = _CancelledError(self._cancel_message)
-        if not _PY312:
-            exc.__context__ = saved
-            self._cancelled_exc = None
-        return exc
+            return _CancelledError()
+        return _CancelledError(self._cancel_message)
 
     # ------------------------------------------------------------------ callbacks
     def add_done_callback(self, fn: Callable[[Any], object], *, context: Any = None) -> None:
         """Call ``fn(future)`` once done (at once via the loop if already done)."""
+        if self._loop is None:
+            raise RuntimeError("Future object is not initialized.")
         if self._state is not _PENDING:
             self._loop.call_soon(fn, self, context=context)
             return
@@ -292,6 +314,8 @@ class Future:
 
     def remove_done_callback(self, fn: Callable[[Any], object]) -> int:
         """Remove every registration of ``fn``; return how many were removed."""
+        if self._loop is None:
+            raise RuntimeError("Future object is not initialized.")
         removed = 0
         if self._cb0 is not None and self._cb0 == fn and self._ctx0 is not _TASK_WAITER:
             self._cb0 = None
@@ -328,7 +352,8 @@ class Future:
     def __await__(self) -> Generator[Any, None, Any]:
         return _FutureIter(self)  # type: ignore[return-value]
 
-    __iter__ = __await__
+    def __iter__(self) -> Generator[Any, None, Any]:
+        return _FutureIter(self)  # type: ignore[return-value]
 
     # ------------------------------------------------------------------ reporting
     def _repr_info(self) -> list[str]:
@@ -357,7 +382,36 @@ class Future:
         self._loop.call_exception_handler(context)
 
 
-def _state_index(state: str) -> int:
+def _give_pure_classes_field_defaults() -> None:
+    """Interpreted, give Future the defaults a compiled type's fields have.
+
+    Compiled, a Future made by ``__new__`` alone already has these (``__cinit__``), and the
+    class exposes ``_asyncio_future_blocking`` as a descriptor, which ``asyncio.isfuture``
+    looks for on the class (it accepts ``Mock(spec=Future)``).
+    """
+    defaults = {
+        "_state": _PENDING,
+        "_loop": None,
+        "_result": None,
+        "_exception": None,
+        "_log_tb": False,
+        "_asyncio_future_blocking": False,
+        "_cb0": None,
+        "_ctx0": None,
+        "_cb_rest": None,
+        "_source_traceback": None,
+        "_cancel_message": None,
+        "_cancelled_exc": None,
+    }
+    for name, value in defaults.items():
+        setattr(Future, name, value)
+
+
+if not cython.compiled:
+    _give_pure_classes_field_defaults()
+
+
+def _state_index(state: object) -> int:
     return 0 if state is _PENDING else (1 if state is _CANCELLED else 2)
 
 
@@ -385,8 +439,6 @@ class Task(Future):
         self._name = None
         self._parent = None
         self._ready_append = None
-        if self._source_traceback:
-            del self._source_traceback[-1]
         if not _iscoroutine(coro):
             self._log_destroy_pending = False
             raise TypeError(f"a coroutine was expected, got {coro!r}")

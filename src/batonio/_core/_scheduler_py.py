@@ -157,8 +157,6 @@ class TimerHandle(Handle):
         self._when = when
         self._seq = 0
         self._scheduled = False
-        if self._source_traceback:
-            del self._source_traceback[-1]
 
     @property
     def __class__(self) -> type:  # type: ignore[override]
@@ -306,8 +304,6 @@ class LoopCore:
             self._check_thread()
         _check_callback(callback, "call_soon")
         handle = Handle(callback, args, self, context)
-        if handle._source_traceback:
-            del handle._source_traceback[-1]
         self._ready.append(handle)
         return handle
 
@@ -319,8 +315,6 @@ class LoopCore:
             raise RuntimeError("Event loop is closed")
         _check_callback(callback, "call_soon_threadsafe")
         handle = Handle(callback, args, self, context)
-        if handle._source_traceback:
-            del handle._source_traceback[-1]
         self._ready.append(handle)
         # The loop sets _polling before it reads the ready queue for its poll timeout, so
         # an append that saw _polling false is seen by that read (the GIL orders them).
@@ -367,8 +361,6 @@ class LoopCore:
             self._check_thread()
         _check_callback(callback, method)
         timer = TimerHandle(when, callback, args, self, context)
-        if timer._source_traceback:
-            del timer._source_traceback[-1]
         self._timer_seq += 1
         timer._seq = self._timer_seq
         timer._scheduled = True
