@@ -13,12 +13,19 @@ import socket
 from typing import Any
 
 from ._core._base_loop import BaseLoop
+from .io._signals import SignalsMixin
 
 __all__ = ["EventLoop", "new_event_loop"]
 
 
-class EventLoop(BaseLoop, asyncio.AbstractEventLoop):
+class EventLoop(SignalsMixin, BaseLoop, asyncio.AbstractEventLoop):
     """batonio's event loop: ``EventLoop(selector=None, *, clock=None)``."""
+
+    def close(self) -> None:
+        """Close the loop, removing its signal handlers first."""
+        if not self.is_running() and not self.is_closed():
+            self._close_signals()
+        BaseLoop.close(self)
 
     async def getaddrinfo(
         self,
