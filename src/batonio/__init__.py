@@ -3,26 +3,150 @@
 ``batonio.run(main())`` runs a coroutine on batonio's loop; ``batonio.new_event_loop`` is a
 drop-in loop factory for ``asyncio.run``/``asyncio.Runner``; ``batonio.install()`` makes
 every new asyncio loop a batonio loop; ``python -m batonio prog.py`` runs an unmodified
-asyncio program on batonio.  ``batonio.EXTENSIONS`` says whether the compiled hot path is
-active (set ``BATONIO_NO_EXTENSIONS=1`` to force the interpreted one).
+asyncio program on batonio; ``import batonio as asyncio`` works for programs that use the
+public asyncio names batonio provides.  ``batonio.EXTENSIONS`` says whether the compiled
+hot path is active (``BATONIO_NO_EXTENSIONS=1`` forces the interpreted one).
+
+Exceptions, the Protocol/Transport base classes and the abstract loop/policy/server
+classes are asyncio's own objects, on purpose: code that catches ``asyncio.CancelledError``
+or subclasses ``asyncio.Protocol`` works unchanged.  :data:`MISSING` lists the names of
+``asyncio.__all__`` that batonio does not provide yet (streams and subprocesses, which
+arrive with the I/O layer).
 """
 
 from __future__ import annotations
 
-from . import _extensions
+import asyncio as _asyncio
+import sys as _sys
+
+from . import _extensions, subprocess
+from ._api._loops import (
+    _get_running_loop,
+    _set_running_loop,
+    get_event_loop,
+    get_event_loop_policy,
+    get_running_loop,
+    set_event_loop,
+    set_event_loop_policy,
+)
+from ._api._runners import Runner, run
+from ._api._sync import (
+    Barrier,
+    BoundedSemaphore,
+    Condition,
+    Event,
+    LifoQueue,
+    Lock,
+    PriorityQueue,
+    Queue,
+    Semaphore,
+)
+from ._api._taskutils import (
+    ALL_COMPLETED,
+    FIRST_COMPLETED,
+    FIRST_EXCEPTION,
+    TaskGroup,
+    Timeout,
+    all_tasks,
+    as_completed,
+    create_task,
+    current_task,
+    ensure_future,
+    gather,
+    isfuture,
+    run_coroutine_threadsafe,
+    shield,
+    sleep,
+    timeout,
+    timeout_at,
+    to_thread,
+    wait,
+    wait_for,
+    wrap_future,
+)
+from ._compat import EventLoopPolicy, install, is_installed, uninstall
 from ._core import Future, Handle, Task, TimerHandle
 from ._loop import EventLoop, new_event_loop
 from ._version import __version__
 
+#: True when the compiled (Cython) hot path is running.
 EXTENSIONS: bool = _extensions.EXTENSIONS
 
-__all__ = [
+SelectorEventLoop = EventLoop
+DefaultEventLoopPolicy = EventLoopPolicy
+
+# asyncio's own objects, reused for interop: exception classes, the abstract base classes
+# of protocols, transports, loops, policies and servers, the coroutine predicates, the
+# child watchers (until subprocesses arrive) and the task registries, which must be shared.
+_FROM_ASYNCIO = (
+    "CancelledError",
+    "InvalidStateError",
+    "TimeoutError",
+    "IncompleteReadError",
+    "LimitOverrunError",
+    "SendfileNotAvailableError",
+    "BrokenBarrierError",
+    "QueueEmpty",
+    "QueueFull",
+    "QueueShutDown",
+    "BaseProtocol",
+    "Protocol",
+    "DatagramProtocol",
+    "SubprocessProtocol",
+    "BufferedProtocol",
+    "BaseTransport",
+    "ReadTransport",
+    "WriteTransport",
+    "Transport",
+    "DatagramTransport",
+    "SubprocessTransport",
+    "AbstractEventLoop",
+    "AbstractEventLoopPolicy",
+    "AbstractServer",
+    "iscoroutine",
+    "iscoroutinefunction",
+    "AbstractChildWatcher",
+    "SafeChildWatcher",
+    "FastChildWatcher",
+    "PidfdChildWatcher",
+    "MultiLoopChildWatcher",
+    "ThreadedChildWatcher",
+    "get_child_watcher",
+    "set_child_watcher",
+    "_register_task",
+    "_unregister_task",
+    "_enter_task",
+    "_leave_task",
+)
+for _name in _FROM_ASYNCIO:
+    if hasattr(_asyncio, _name):
+        globals()[_name] = getattr(_asyncio, _name)
+
+if _sys.version_info >= (3, 12):
+    from ._api._taskutils import create_eager_task_factory, eager_task_factory  # noqa: F401
+if _sys.version_info >= (3, 13):
+    from ._api._sync import QueueShutDown  # noqa: F401
+
+    globals()["EventLoop"] = EventLoop
+
+_BATONIO_ONLY = [
     "EXTENSIONS",
     "EventLoop",
-    "Future",
-    "Handle",
-    "Task",
-    "TimerHandle",
+    "EventLoopPolicy",
+    "MISSING",
     "__version__",
-    "new_event_loop",
+    "install",
+    "is_installed",
+    "uninstall",
 ]
+
+#: Names of ``asyncio.__all__`` that batonio does not provide yet.
+MISSING: tuple[str, ...] = tuple(
+    sorted(name for name in _asyncio.__all__ if name not in globals())
+)
+
+__all__ = sorted(
+    {name for name in _asyncio.__all__ if name in globals()} | {"TaskGroup", *_BATONIO_ONLY}
+)
+
+del _name
