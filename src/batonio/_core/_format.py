@@ -34,9 +34,9 @@ def _function_location(func: Any) -> tuple[str, int] | None:
     func = inspect.unwrap(func)
     while isinstance(func, functools.partial):
         func = func.func
-    code = getattr(func, "__code__", None)
-    if code is None:
-        return None
+    if not inspect.isfunction(func):
+        return None  # asyncio names a source only for plain functions
+    code = func.__code__
     return code.co_filename, code.co_firstlineno
 
 
@@ -50,8 +50,10 @@ def _short_args(args: tuple[Any, ...] | None, kwargs: dict[str, Any] | None = No
 def _callback_name(func: Any, args: tuple[Any, ...] | None) -> str:
     """Render a callback with its arguments: ``name(args)``, partials unfolded."""
     if isinstance(func, functools.partial):
-        return _callback_name(func.func, None) + _short_args(func.args, func.keywords) + (
-            _short_args(args) if args else ""
+        return (
+            _callback_name(func.func, None)
+            + _short_args(func.args, func.keywords)
+            + _short_args(args or ())
         )
     name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
     return name + (_short_args(args) if args is not None else "")

@@ -15,6 +15,7 @@ cdef class Handle:
 
 cdef class TimerHandle(Handle):
     cdef public double _when
+    cdef public object _when_given
     cdef public unsigned long long _seq
     cdef public bint _scheduled
 

@@ -147,7 +147,7 @@ class TimerHandle(Handle):
 
     def __init__(
         self,
-        when: float,
+        when: Any,
         callback: Callable[..., object],
         args: tuple[Any, ...],
         loop: Any,
@@ -155,6 +155,7 @@ class TimerHandle(Handle):
     ) -> None:
         Handle.__init__(self, callback, args, loop, context)
         self._when = when
+        self._when_given = when
         self._seq = 0
         self._scheduled = False
 
@@ -164,8 +165,8 @@ class TimerHandle(Handle):
         return _AsyncioTimerHandle
 
     def when(self) -> float:
-        """Return the loop time at which the callback is scheduled."""
-        return self._when
+        """Return the loop time at which the callback is scheduled, as it was given."""
+        return self._when_given  # type: ignore[no-any-return]
 
     def cancel(self) -> None:
         """Cancel the timer; the loop purges cancelled timers lazily."""
@@ -176,7 +177,7 @@ class TimerHandle(Handle):
 
     def _repr_info(self) -> list[str]:
         info = Handle._repr_info(self)
-        info.insert(2 if self._cancelled else 1, f"when={self._when}")
+        info.insert(2 if self._cancelled else 1, f"when={self._when_given}")
         return info
 
     def __hash__(self) -> int:
@@ -219,8 +220,14 @@ class TimerHandle(Handle):
         return NotImplemented if equal is NotImplemented else not equal
 
 
-def _check_callback(callback: object, method: str) -> None:
-    """Reject coroutines and non-callables with asyncio's TypeError messages."""
+def _check_callback(callback: object, method: str, debug: bool) -> None:
+    """Reject coroutines and non-callables with asyncio's TypeError messages.
+
+    The coroutine-function test is exact in debug mode (partials, decorated functions) and
+    a cheap look at plain functions and methods otherwise.
+    """
+    if debug and asyncio.iscoroutinefunction(callback):
+        raise TypeError(f"coroutines cannot be used with {method}()")
     if not callable(callback):
         if asyncio.iscoroutine(callback):
             raise TypeError(f"coroutines cannot be used with {method}()")
@@ -302,7 +309,7 @@ class LoopCore:
             raise RuntimeError("Event loop is closed")
         if self._debug:
             self._check_thread()
-        _check_callback(callback, "call_soon")
+        _check_callback(callback, "call_soon", self._debug)
         handle = Handle(callback, args, self, context)
         self._ready.append(handle)
         return handle
@@ -313,7 +320,7 @@ class LoopCore:
         """Like call_soon, from any thread: wakes the loop if it is waiting in the poller."""
         if self._closed:
             raise RuntimeError("Event loop is closed")
-        _check_callback(callback, "call_soon_threadsafe")
+        _check_callback(callback, "call_soon_threadsafe", self._debug)
         handle = Handle(callback, args, self, context)
         self._ready.append(handle)
         # The loop sets _polling before it reads the ready queue for its poll timeout, so
@@ -324,7 +331,7 @@ class LoopCore:
 
     def call_later(
         self,
-        delay: float,
+        delay: Any,
         callback: Callable[..., object],
         *args: Any,
         context: Context | None = None,
@@ -332,12 +339,12 @@ class LoopCore:
         """Schedule ``callback(*args)`` after ``delay`` seconds; return its TimerHandle."""
         if delay is None:
             raise TypeError("delay must not be None")
-        timer = self._schedule_timer(self._clock() + delay, callback, args, context, "call_later")
+        timer = self._schedule_timer(self._clock() + delay, callback, args, context, "call_at")
         return timer
 
     def call_at(
         self,
-        when: float,
+        when: Any,
         callback: Callable[..., object],
         *args: Any,
         context: Context | None = None,
@@ -349,7 +356,7 @@ class LoopCore:
 
     def _schedule_timer(
         self,
-        when: float,
+        when: Any,
         callback: Callable[..., object],
         args: tuple[Any, ...],
         context: Context | None,
@@ -359,7 +366,7 @@ class LoopCore:
             raise RuntimeError("Event loop is closed")
         if self._debug:
             self._check_thread()
-        _check_callback(callback, method)
+        _check_callback(callback, method, self._debug)
         timer = TimerHandle(when, callback, args, self, context)
         self._timer_seq += 1
         timer._seq = self._timer_seq
