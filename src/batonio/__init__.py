@@ -123,9 +123,12 @@ for _name in _FROM_ASYNCIO:
         globals()[_name] = getattr(_asyncio, _name)
 
 if _sys.version_info >= (3, 12):
-    from ._api._taskutils import create_eager_task_factory, eager_task_factory  # noqa: F401
+    from ._api._taskutils import (  # type: ignore[attr-defined]
+        create_eager_task_factory,
+        eager_task_factory,
+    )
 if _sys.version_info >= (3, 13):
-    from ._api._sync import QueueShutDown  # noqa: F401
+    from ._api._sync import QueueShutDown  # type: ignore[attr-defined]
 
     globals()["EventLoop"] = EventLoop
 

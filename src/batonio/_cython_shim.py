@@ -7,7 +7,8 @@ Cython installed its own shadow module plays this role.
 
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 __all__ = ["cclass", "compiled", "final", "freelist", "locals"]
 

@@ -18,7 +18,7 @@ from .io._signals import SignalsMixin
 __all__ = ["EventLoop", "new_event_loop"]
 
 
-class EventLoop(SignalsMixin, BaseLoop, asyncio.AbstractEventLoop):
+class EventLoop(SignalsMixin, BaseLoop, asyncio.AbstractEventLoop):  # type: ignore[misc]
     """batonio's event loop: ``EventLoop(selector=None, *, clock=None)``."""
 
     def close(self) -> None:

@@ -34,7 +34,7 @@ class _AsyncioLogger:
     def __getattr__(self, name: str) -> Any:
         import asyncio.base_events
 
-        return getattr(asyncio.base_events.logger, name)
+        return getattr(asyncio.base_events.logger, name)  # type: ignore[attr-defined]
 
 
 logger: Any = _AsyncioLogger()
@@ -71,7 +71,7 @@ def _debug_from_environment() -> bool:
     return bool(sys.flags.dev_mode or (not sys.flags.ignore_environment and os.environ.get("PYTHONASYNCIODEBUG")))
 
 
-class BaseLoop(LoopCore):
+class BaseLoop(LoopCore):  # type: ignore[misc]  # LoopCore may be a compiled type
     """An event loop without network I/O: the engine plus asyncio's loop management API."""
 
     def __init__(self, selector: Any = None, *, clock: Callable[[], float] | None = None) -> None:
@@ -182,7 +182,7 @@ class BaseLoop(LoopCore):
             self._run_forever_loop()
         finally:
             self._stopping = False
-            self._thread_id = None
+            self._thread_id = None  # type: ignore[assignment]
             events._set_running_loop(None)
             self._set_coroutine_origin_tracking(False)
             sys.set_asyncgen_hooks(*old_hooks)
@@ -214,7 +214,7 @@ class BaseLoop(LoopCore):
         """Close the loop: drop pending callbacks, shut the executor down without waiting."""
         if self.is_running():
             raise RuntimeError("Cannot close a running event loop")
-        if self._closed:
+        if self._closed:  # type: ignore[has-type]
             return
         if self._debug:
             logger.debug("Close %r", self)
@@ -416,6 +416,7 @@ class BaseLoop(LoopCore):
                 f"asynchronous generator {agen!r} was scheduled after "
                 f"loop.shutdown_asyncgens() call",
                 ResourceWarning,
+                stacklevel=2,
                 source=self,
             )
         self._asyncgens.add(agen)
@@ -435,7 +436,7 @@ class BaseLoop(LoopCore):
         closing = list(self._asyncgens)
         self._asyncgens.clear()
         results = await asyncio.gather(*[agen.aclose() for agen in closing], return_exceptions=True)
-        for result, agen in zip(results, closing):
+        for result, agen in zip(results, closing, strict=True):
             if isinstance(result, Exception):
                 self.call_exception_handler(
                     {

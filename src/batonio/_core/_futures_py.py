@@ -22,8 +22,9 @@ import asyncio
 import contextvars
 import itertools
 import sys
+from collections.abc import Callable, Generator
 from types import GenericAlias, TracebackType
-from typing import Any, Callable, Generator
+from typing import Any
 
 try:
     import cython

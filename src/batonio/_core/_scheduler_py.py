@@ -24,9 +24,10 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from contextvars import Context, copy_context
 from types import FunctionType, MethodType
-from typing import Any, Callable
+from typing import Any
 
 try:
     import cython
