@@ -128,6 +128,12 @@ class StreamingResult(unittest.TestResult):
         self.watchdog.arm(self.record["id"])
         self.t0 = time.monotonic()
 
+    def interrupted(self, test: unittest.TestCase, err: Any) -> None:
+        """A KeyboardInterrupt escaped the test (unittest lets it abort the run): record it."""
+        self.record["status"] = "pass"
+        self._set("error", err)
+        self.emit(self.record)       # overrides the line stopTest() wrote
+
     def stopTest(self, test: unittest.TestCase) -> None:
         self.watchdog.disarm()
         super().stopTest(test)
@@ -209,6 +215,20 @@ def flatten(suite: unittest.TestSuite) -> list[unittest.TestCase]:
     return tests
 
 
+def guard(test: unittest.TestCase, result: StreamingResult) -> None:
+    """Let the run go on when a test leaks a KeyboardInterrupt (signal tests of runners)."""
+    original = test.run
+
+    def run(res: Any = None) -> Any:
+        try:
+            return original(res)
+        except KeyboardInterrupt:
+            result.interrupted(test, sys.exc_info())
+            return None
+
+    test.run = run  # type: ignore[method-assign]
+
+
 def shard(tests: list[unittest.TestCase], index: int, count: int) -> list[unittest.TestCase]:
     """The tests of the ``index``-th of ``count`` groups of whole classes, balanced by size.
 
@@ -284,6 +304,8 @@ def main() -> int:
           "python": sys.version.split()[0]})
 
     result = StreamingResult(emit, Watchdog(args.test_timeout, emit), args.verbose)
+    for test in tests:
+        guard(test, result)
     unittest.TestSuite(tests).run(result)
     emit({"kind": "done", "loops": _substitute.LoopCounter.count})
     out.close()
