@@ -33,7 +33,7 @@ from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
-from ._loop_binding import LoopBound
+from ._loop_binding import LoopBound, _reject_keywords
 
 __all__ = [
     "Barrier",
@@ -74,8 +74,10 @@ class Lock(LoopBound):
     _waiters: collections.deque[Future[bool]] | None
     _locked: bool
 
-    def __init__(self) -> None:
+    def __init__(self, **unexpected: object) -> None:
         """Create an unlocked lock."""
+        if unexpected:
+            _reject_keywords("Lock", unexpected)
         self._waiters = None
         self._locked = False
 
@@ -153,8 +155,10 @@ class Event(LoopBound):
     _waiters: collections.deque[Future[bool]]
     _value: bool
 
-    def __init__(self) -> None:
+    def __init__(self, **unexpected: object) -> None:
         """Create an event whose flag is clear."""
+        if unexpected:
+            _reject_keywords("Event", unexpected)
         self._waiters = _deque()
         self._value = False
 
@@ -203,8 +207,10 @@ class Condition(LoopBound):
     acquire: Callable[[], Coroutine[Any, Any, bool]]
     release: Callable[[], None]
 
-    def __init__(self, lock: Lock | None = None) -> None:
+    def __init__(self, lock: Lock | None = None, **unexpected: object) -> None:
         """Create a condition over ``lock`` (a new Lock when omitted)."""
+        if unexpected:
+            _reject_keywords("Condition", unexpected)
         if lock is None:
             lock = Lock()
         self._lock = lock
@@ -327,8 +333,10 @@ class Semaphore(LoopBound):
     _waiters: collections.deque[Future[bool]] | None
     _value: int
 
-    def __init__(self, value: int = 1) -> None:
+    def __init__(self, value: int = 1, **unexpected: object) -> None:
         """Create a semaphore with ``value`` free slots."""
+        if unexpected:
+            _reject_keywords("Semaphore", unexpected)
         if value < 0:
             raise ValueError("Semaphore initial value must be >= 0")
         self._waiters = None
@@ -421,8 +429,10 @@ class Semaphore(LoopBound):
 class BoundedSemaphore(Semaphore):
     """A semaphore whose ``release()`` refuses to exceed the initial value."""
 
-    def __init__(self, value: int = 1) -> None:
+    def __init__(self, value: int = 1, **unexpected: object) -> None:
         """Create a bounded semaphore with ``value`` free slots, also its upper bound."""
+        if unexpected:
+            _reject_keywords("BoundedSemaphore", unexpected)
         self._bound_value = value
         super().__init__(value)
 
@@ -443,8 +453,10 @@ _BROKEN = "broken"
 class Barrier(LoopBound):
     """A barrier for a fixed number of tasks: all wake once the last one arrives."""
 
-    def __init__(self, parties: int) -> None:
+    def __init__(self, parties: int, **unexpected: object) -> None:
         """Create a barrier for ``parties`` tasks."""
+        if unexpected:
+            _reject_keywords("Barrier", unexpected)
         if parties < 1:
             raise ValueError("parties must be > 0")
         self._cond = Condition()  # notified on every state change

@@ -38,3 +38,13 @@ class LoopBound:
             raise RuntimeError(f"{self!r} is bound to a different event loop")
         # Without a running loop this is None, and the caller fails as asyncio's would.
         return loop  # type: ignore[return-value]
+
+
+def _reject_keywords(owner: str, unexpected: dict[str, object]) -> None:
+    """Refuse keywords such as the ``loop=`` argument removed in 3.10, in Python's words.
+
+    Compiled constructors would word the error without the class name; asyncio's users
+    (and tests) match on ``Lock.__init__() got an unexpected keyword argument 'loop'``.
+    """
+    name = next(iter(unexpected))
+    raise TypeError(f"{owner}.__init__() got an unexpected keyword argument '{name}'")

@@ -48,6 +48,15 @@ _set_running_loop = _events._set_running_loop
 get_event_loop = _events.get_event_loop
 
 
+_STDLIB_DEFAULT_POLICY: type = _events.AbstractEventLoopPolicy
+try:
+    import asyncio.unix_events as _unix_events
+
+    _STDLIB_DEFAULT_POLICY = _unix_events.DefaultEventLoopPolicy
+except ImportError:  # pragma: no cover - not a Unix platform
+    pass
+
+
 def _loop_class() -> type[AbstractEventLoop]:
     """Return batonio's event loop class; the one place that names it."""
     # Imported lazily: the loop sits above this layer and may import the API in turn.
@@ -57,8 +66,15 @@ def _loop_class() -> type[AbstractEventLoop]:
 
 
 def new_event_loop() -> AbstractEventLoop:
-    """Create and return a new batonio event loop, without making it current."""
-    return _loop_class()()
+    """Create a new event loop, without making it current: batonio's, unless a custom policy says otherwise.
+
+    With asyncio's default policy (or none set yet) the loop is batonio's; a policy the
+    program installed itself is honoured, as ``asyncio.new_event_loop`` honours it.
+    """
+    policy = _events._event_loop_policy  # type: ignore[attr-defined]
+    if policy is None or type(policy) is _STDLIB_DEFAULT_POLICY:
+        return _loop_class()()
+    return policy.new_event_loop()  # type: ignore[no-any-return]
 
 
 def set_event_loop(loop: AbstractEventLoop | None) -> None:

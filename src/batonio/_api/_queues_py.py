@@ -28,7 +28,7 @@ from asyncio.futures import Future
 from types import GenericAlias
 from typing import Any, Generic, TypeVar
 
-from ._loop_binding import LoopBound
+from ._loop_binding import LoopBound, _reject_keywords
 
 if __name__.endswith("_c"):  # the compiled build pairs with the compiled locks
     from ._locks_c import Event
@@ -67,8 +67,10 @@ class Queue(LoopBound, Generic[_T]):
     # The container is chosen by the _init hook (deque here, list in the subclasses).
     _queue: Any
 
-    def __init__(self, maxsize: int = 0) -> None:
+    def __init__(self, maxsize: int = 0, **unexpected: object) -> None:
         """Create a queue holding at most ``maxsize`` items (unbounded if <= 0)."""
+        if unexpected:
+            _reject_keywords("Queue", unexpected)
         self._maxsize = maxsize
         self._getters: collections.deque[Future[None]] = _deque()
         self._putters: collections.deque[Future[None]] = _deque()

@@ -29,7 +29,7 @@ import weakref
 from asyncio import AbstractEventLoop, AbstractEventLoopPolicy
 from typing import Any
 
-from batonio._api._loops import new_event_loop as _new_batonio_loop
+from batonio._api._loops import _loop_class
 
 __all__ = ["EventLoopPolicy"]
 
@@ -112,7 +112,7 @@ class EventLoopPolicy(AbstractEventLoopPolicy):
 
     def new_event_loop(self) -> AbstractEventLoop:
         """Create a new batonio event loop; call ``set_event_loop`` to make it current."""
-        return _new_batonio_loop()
+        return _loop_class()()
 
     # -- child watchers (asyncio's Unix policy API, deprecated since 3.12) -------------------
 

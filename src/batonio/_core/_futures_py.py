@@ -176,7 +176,10 @@ class Future:
     # ------------------------------------------------------------------ inspection
     def get_loop(self) -> Any:
         """Return the event loop the future is bound to."""
-        return self._loop
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("Future object is not initialized.")
+        return loop
 
     def done(self) -> bool:
         """Return True if the future has a result, an exception, or was cancelled."""
@@ -654,6 +657,9 @@ class Task(Future):
                     )
                 )
             elif blocking:
+                if result is self:
+                    self._schedule_step(RuntimeError(f"Task cannot await on itself: {self!r}"))
+                    return
                 result._asyncio_future_blocking = False
                 result.add_done_callback(self._wakeup, context=self._context)
                 self._fut_waiter = result
