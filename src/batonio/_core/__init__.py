@@ -12,7 +12,7 @@ from .._extensions import select
 
 _scheduler = select(__name__, "_scheduler")
 _futures = select(__name__, "_futures")
-_futures.bind_loop_core(_scheduler.LoopCore)
+_futures.bind_loop_core(_scheduler.LoopCore, _scheduler.Handle)
 
 Handle = _scheduler.Handle
 TimerHandle = _scheduler.TimerHandle

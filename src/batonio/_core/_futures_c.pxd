@@ -1,6 +1,26 @@
 # Augmenting declarations for Cython pure-Python mode: Future and Task fields.
 cimport cython
 from cpython.contextvars cimport PyContext_Enter, PyContext_Exit
+from cpython.ref cimport PyObject, Py_XDECREF
+
+from batonio._core._scheduler_c cimport LoopCore
+
+cdef extern from "Python.h":
+    ctypedef enum PySendResult:
+        PYGEN_RETURN
+        PYGEN_ERROR
+        PYGEN_NEXT
+    PySendResult PyIter_Send(object iterator, object arg, PyObject** presult) except PYGEN_ERROR
+
+
+cdef inline object _send_none(object coro, bint* finished):
+    """coro.send(None) through PyIter_Send: ``finished`` tells a return from a yield."""
+    cdef PyObject* result = NULL
+    cdef PySendResult status = PyIter_Send(coro, None, &result)
+    value = <object>result
+    Py_XDECREF(result)
+    finished[0] = status == PYGEN_RETURN
+    return value
 
 cdef object _PENDING, _CANCELLED, _FINISHED, _TASK_WAITER
 cdef object _CancelledError, _InvalidStateError, _copy_context
@@ -24,8 +44,14 @@ cdef class Future:
     cdef public object _cb0
     cdef public object _ctx0
     cdef public list _cb_rest
+    cdef public object _due_cb0
+    cdef public object _due_ctx0
+    cdef public list _due_rest
     cdef object __weakref__
 
+    cpdef _init_future(self, loop)
+    cpdef _run(self)
+    cpdef _run_done_callback(self, fn, context)
     cpdef _schedule_callbacks(self)
     cpdef _append_callback(self, fn, context)
 
@@ -40,11 +66,31 @@ cdef class Task(Future):
     cdef public object _name
     cdef public object _context
     cdef public object _parent
-    cdef public object _ready_append
+    cdef public LoopCore _core_loop
 
     cpdef _schedule_step(self, exc)
     cpdef _wake_from(self, Future fut)
     cpdef _run(self)
     cpdef _step(self, exc=*)
     cpdef _send(self, exc)
+    cpdef _finish(self, value)
     cpdef _handle_yield(self, result)
+
+
+cdef inline object _call1_in_context(object context, object fn, object arg):
+    """Call ``fn(arg)`` inside ``context``."""
+    PyContext_Enter(context)
+    try:
+        return fn(arg)
+    finally:
+        PyContext_Exit(context)
+
+
+cdef inline object _step_in_context(Task task, object exc):
+    """Run one step of ``task`` inside its context."""
+    context = task._context
+    PyContext_Enter(context)
+    try:
+        task._step(exc)
+    finally:
+        PyContext_Exit(context)

@@ -31,6 +31,7 @@ try:
 except ImportError:  # pragma: no cover - Cython is a build-time dependency only
     from .. import _cython_shim as cython  # type: ignore[no-redef]
 
+from ._scheduler_py import Handle as _PyHandle
 from ._scheduler_py import LoopCore as _PyLoopCore
 
 __all__ = ["Future", "Task", "bind_loop_core"]
@@ -67,14 +68,17 @@ _task_counter = itertools.count(1)
 #: Marks a done-callback entry that is a task waiting on the future (see module doc).
 _TASK_WAITER = object()
 
-#: The loop class whose ready queue tasks may join directly; set by bind_loop_core().
+#: The loop class whose ready queue tasks may join directly, and its Handle class (used
+#: to report a failing done-callback); set by bind_loop_core().
 _loop_core_type: type = _PyLoopCore
+_handle_type: type = _PyHandle
 
 
-def bind_loop_core(loop_core_type: type) -> None:
-    """Tell this module which LoopCore class (compiled or interpreted) owns ready queues."""
-    global _loop_core_type
+def bind_loop_core(loop_core_type: type, handle_type: type) -> None:
+    """Tell this module which LoopCore and Handle classes (compiled or interpreted) to use."""
+    global _loop_core_type, _handle_type
     _loop_core_type = loop_core_type
+    _handle_type = handle_type
 
 
 def _format():  # type: ignore[no-untyped-def]
@@ -147,6 +151,10 @@ class Future:
         self._state = _PENDING
 
     def __init__(self, *, loop: Any = None) -> None:
+        self._init_future(loop)
+
+    def _init_future(self, loop: Any) -> None:
+        """Set the fields of a pending future bound to ``loop`` (the running one if None)."""
         self._state = _PENDING
         self._result = None
         self._exception = None
@@ -158,6 +166,9 @@ class Future:
         self._cb0 = None
         self._ctx0 = None
         self._cb_rest = None
+        self._due_cb0 = None
+        self._due_ctx0 = None
+        self._due_rest = None
         if loop is None:
             loop = asyncio.get_event_loop()
         self._loop = loop
@@ -332,25 +343,95 @@ class Future:
         return removed
 
     def _schedule_callbacks(self) -> None:
-        """Hand the done-callbacks to the loop, in registration order."""
+        """Hand the done-callbacks to the loop, in registration order.
+
+        On batonio's loop (outside debug mode) plain callbacks get no Handle each: the future
+        itself joins the ready queue and runs them there (``_run``), in the order that
+        handles queued back to back would have run.  A task awaiting the future is re-queued
+        directly.  A list mixing the two keeps one ready entry per callback, in order.
+        """
         cb0 = self._cb0
+        rest = self._cb_rest
+        if cb0 is None and not rest:
+            return
+        loop = self._loop
+        if (
+            isinstance(loop, _loop_core_type)
+            and not loop._debug
+            and self._ctx0 is not _TASK_WAITER
+            and not _has_task_waiter(rest)
+        ):
+            self._due_cb0 = cb0
+            self._due_ctx0 = self._ctx0
+            self._due_rest = rest
+            self._cb0 = None
+            self._ctx0 = None
+            self._cb_rest = None
+            loop._ready.append(self)
+            return
         if cb0 is not None:
             ctx0 = self._ctx0
             self._cb0 = None
             self._ctx0 = None
             if ctx0 is _TASK_WAITER:
                 (cb0)._wake_from(self)
+            elif isinstance(self._loop, _loop_core_type):
+                self._loop._call_soon_fast(cb0, self, ctx0)
             else:
                 self._loop.call_soon(cb0, self, context=ctx0)
         callbacks = self._cb_rest
         if callbacks:
             self._cb_rest = None
             loop = self._loop
+            ours = isinstance(loop, _loop_core_type)
             for fn, context in callbacks:
                 if context is _TASK_WAITER:
                     fn._wake_from(self)
+                elif ours:
+                    loop._call_soon_fast(fn, self, context)
                 else:
                     loop.call_soon(fn, self, context=context)
+
+    def _run(self) -> None:
+        """Run the done-callbacks _schedule_callbacks queued, each in its own context."""
+        fn = self._due_cb0
+        rest = self._due_rest
+        self._due_rest = None
+        if fn is not None:
+            context = self._due_ctx0
+            self._due_cb0 = None
+            self._due_ctx0 = None
+            try:
+                self._run_done_callback(fn, context)
+            except BaseException:
+                self._requeue_after_fatal(rest, 0)
+                raise
+        if rest:
+            for index in range(len(rest)):
+                fn, context = rest[index]
+                try:
+                    self._run_done_callback(fn, context)
+                except BaseException:
+                    self._requeue_after_fatal(rest, index + 1)
+                    raise
+
+    def _requeue_after_fatal(self, rest: list[Any] | None, start: int) -> None:
+        """KeyboardInterrupt or SystemExit left a callback: the others stay first in line."""
+        if rest and start < len(rest):
+            self._due_rest = rest[start:]
+            self._loop._ready.appendleft(self)
+
+    def _run_done_callback(self, fn: Any, context: Any) -> None:
+        """Call ``fn(self)`` in ``context``; report what it raises as a failed handle would."""
+        try:
+            if cython.compiled:
+                _call1_in_context(context, fn, self)  # noqa: F821
+            else:
+                context.run(fn, self)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            _handle_type(fn, (self,), self._loop, context)._report_exception(exc)
 
     # ------------------------------------------------------------------ awaiting
     def __await__(self) -> Generator[Any, None, Any]:
@@ -386,6 +467,14 @@ class Future:
         self._loop.call_exception_handler(context)
 
 
+def _has_task_waiter(entries: list[Any] | None) -> bool:
+    if entries:
+        for entry in entries:
+            if entry[1] is _TASK_WAITER:
+                return True
+    return False
+
+
 def _give_pure_classes_field_defaults() -> None:
     """Interpreted, give Future the defaults a compiled type's fields have.
 
@@ -403,6 +492,9 @@ def _give_pure_classes_field_defaults() -> None:
         "_cb0": None,
         "_ctx0": None,
         "_cb_rest": None,
+        "_due_cb0": None,
+        "_due_ctx0": None,
+        "_due_rest": None,
         "_source_traceback": None,
         "_cancel_message": None,
         "_cancelled_exc": None,
@@ -432,7 +524,7 @@ class Task(Future):
         context: Any = None,
         eager_start: bool = False,
     ) -> None:
-        Future.__init__(self, loop=loop)
+        self._init_future(loop)
         self._log_destroy_pending = True
         self._must_cancel = False
         self._fut_waiter = None
@@ -442,7 +534,7 @@ class Task(Future):
         self._coro = None
         self._name = None
         self._parent = None
-        self._ready_append = None
+        self._core_loop = None
         if not _iscoroutine(coro):
             self._log_destroy_pending = False
             raise TypeError(f"a coroutine was expected, got {coro!r}")
@@ -455,7 +547,7 @@ class Task(Future):
         if isinstance(loop, _loop_core_type):
             if loop._closed:
                 raise RuntimeError("Event loop is closed")
-            self._ready_append = loop._ready.append
+            self._core_loop = loop
         self._parent = _current_task(loop)
         if eager_start and loop.is_running():
             self._eager_start()
@@ -534,9 +626,9 @@ class Task(Future):
     # ------------------------------------------------------------------ stepping
     def _schedule_step(self, exc: Any) -> None:
         """Queue one step: directly on a batonio ready queue, else via call_soon."""
-        if self._ready_append is not None:
+        if self._core_loop is not None:
             self._step_exc = exc
-            self._ready_append(self)
+            self._core_loop._ready.append(self)
         elif exc is None:
             self._loop.call_soon(self._step, context=self._context)
         else:
@@ -545,10 +637,16 @@ class Task(Future):
     def _wake_from(self, fut: Future) -> None:
         """Called by a future of ours that this task awaited: queue the next step."""
         self._wakeup_from = fut
-        self._ready_append(self)
+        self._core_loop._ready.append(self)
 
     def _run(self) -> None:
-        """One step, run from batonio's ready queue, inside the task's context."""
+        """One step, run from batonio's ready queue, inside the task's context.
+
+        A finished task is in the queue only to run its done-callbacks (see Future._run).
+        """
+        if self._state is not _PENDING:
+            Future._run(self)
+            return
         fut = self._wakeup_from
         exc = None
         if fut is not None:
@@ -564,12 +662,7 @@ class Task(Future):
             exc = self._step_exc
             self._step_exc = None
         if cython.compiled:
-            ctx = self._context
-            PyContext_Enter(ctx)  # noqa: F821  # type: ignore[name-defined]
-            try:
-                self._step(exc)
-            finally:
-                PyContext_Exit(ctx)  # noqa: F821  # type: ignore[name-defined]
+            _step_in_context(self, exc)  # noqa: F821
         else:
             self._context.run(self._step, exc)
 
@@ -603,15 +696,19 @@ class Task(Future):
         coro = self._coro
         try:
             if exc is None:
-                result = coro.send(None)
+                if cython.compiled:
+                    # PyIter_Send hands back a return value without a StopIteration object.
+                    finished = cython.declare(cython.bint, False)
+                    result = _send_none(coro, cython.address(finished))  # noqa: F821
+                    if finished:
+                        self._finish(result)
+                        return
+                else:
+                    result = coro.send(None)
             else:
                 result = coro.throw(exc)
         except StopIteration as stop:
-            if self._must_cancel:
-                self._must_cancel = False
-                Future.cancel(self, msg=self._cancel_message)
-            else:
-                Future.set_result(self, stop.value)
+            self._finish(stop.value)
         except _CancelledError as cancelled:
             self._cancelled_exc = cancelled
             Future.cancel(self)
@@ -622,6 +719,16 @@ class Task(Future):
             Future.set_exception(self, error)
         else:
             self._handle_yield(result)
+
+    def _finish(self, value: Any) -> None:
+        """The coroutine returned: the task is done (cancelled if a cancel arrived meanwhile)."""
+        if self._must_cancel:
+            self._must_cancel = False
+            Future.cancel(self, msg=self._cancel_message)
+        else:
+            self._result = value
+            self._state = _FINISHED
+            self._schedule_callbacks()
 
     def _handle_yield(self, result: Any) -> None:
         """The coroutine yielded: wait on the future it yielded, or report misuse."""
@@ -638,7 +745,7 @@ class Task(Future):
                     self._schedule_step(RuntimeError(f"Task cannot await on itself: {self!r}"))
                     return
                 fut._asyncio_future_blocking = False
-                if self._ready_append is not None:
+                if self._core_loop is not None:
                     fut._add_task_waiter(self)
                 else:
                     fut.add_done_callback(self._wakeup, context=self._context)

@@ -1,5 +1,15 @@
 # Augmenting declarations for Cython pure-Python mode: typed fields of the engine's hot path.
 cimport cython
+from cpython.contextvars cimport PyContext_Enter, PyContext_Exit
+
+
+cdef inline object _call_in_context(object context, object callback, tuple args):
+    """Call ``callback(*args)`` inside ``context``, as Context.run does, without its argument repacking."""
+    PyContext_Enter(context)
+    try:
+        return callback(*args)
+    finally:
+        PyContext_Exit(context)
 
 cdef class Handle:
     cdef public object _context
@@ -18,6 +28,8 @@ cdef class TimerHandle(Handle):
     cdef public object _when_given
     cdef public unsigned long long _seq
     cdef public bint _scheduled
+
+cdef Handle _new_handle(object callback, tuple args, LoopCore loop, object context)
 
 cdef class LoopCore:
     cdef public object _ready
@@ -40,5 +52,6 @@ cdef class LoopCore:
     cdef public int _wakeup_read_fd
     cdef public int _wakeup_write_fd
     cdef public bint _wakeup_is_eventfd
+    cdef public bint _wakeup_pending
     cdef object __weakref__
     cdef dict __dict__

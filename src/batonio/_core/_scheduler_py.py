@@ -107,7 +107,10 @@ class Handle:
         if self._cancelled:
             return
         try:
-            self._context.run(self._callback, *self._args)
+            if cython.compiled:
+                _call_in_context(self._context, self._callback, self._args)  # noqa: F821
+            else:
+                self._context.run(self._callback, *self._args)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
@@ -221,6 +224,21 @@ class TimerHandle(Handle):
         return NotImplemented if equal is NotImplemented else not equal
 
 
+def _new_handle(
+    callback: Callable[..., object], args: tuple[Any, ...], loop: LoopCore, context: Context | None
+) -> Handle:
+    """Build a Handle for one of our loops without the constructor's argument parsing."""
+    handle = Handle.__new__(Handle)
+    handle._callback = callback
+    handle._args = args
+    handle._loop = loop
+    handle._context = copy_context() if context is None else context
+    handle._cancelled = False
+    handle._repr = None
+    handle._source_traceback = _format().extract_stack() if loop._debug else None
+    return handle
+
+
 def _check_callback(callback: object, method: str, debug: bool) -> None:
     """Reject coroutines and non-callables with asyncio's TypeError messages.
 
@@ -265,6 +283,7 @@ class LoopCore:
         self._wakeup_read_fd = -1
         self._wakeup_write_fd = -1
         self._wakeup_is_eventfd = False
+        self._wakeup_pending = False
 
     # ----------------------------------------------------------------- clock and state
     def time(self) -> float:
@@ -311,9 +330,16 @@ class LoopCore:
         if self._debug:
             self._check_thread()
         _check_callback(callback, "call_soon", self._debug)
-        handle = Handle(callback, args, self, context)
+        handle = _new_handle(callback, args, self, context)
         self._ready.append(handle)
         return handle
+
+    def _call_soon_fast(self, callback: Callable[..., object], arg: object, context: Context) -> None:
+        """Queue ``callback(arg)`` in ``context``: a future's done-callback, already vetted."""
+        if self._debug:
+            self.call_soon(callback, arg, context=context)
+            return
+        self._ready.append(_new_handle(callback, (arg,), self, context))
 
     def call_soon_threadsafe(
         self, callback: Callable[..., object], *args: Any, context: Context | None = None
@@ -322,7 +348,7 @@ class LoopCore:
         if self._closed:
             raise RuntimeError("Event loop is closed")
         _check_callback(callback, "call_soon_threadsafe", self._debug)
-        handle = Handle(callback, args, self, context)
+        handle = _new_handle(callback, args, self, context)
         self._ready.append(handle)
         # The loop sets _polling before it reads the ready queue for its poll timeout, so
         # an append that saw _polling false is seen by that read (the GIL orders them).
@@ -382,10 +408,16 @@ class LoopCore:
 
     # ----------------------------------------------------------------- wake-up
     def _write_to_self(self) -> None:
-        """Wake the poller from another thread (eventfd or pipe)."""
+        """Wake the poller from another thread (eventfd or pipe), once per poll.
+
+        Writes are coalesced like libuv's async handles: while a wake-up is pending (written,
+        not yet drained by the loop) further writers skip the system call.  The loop clears
+        the flag when it drains, before it next reads the ready queue, so no call is missed.
+        """
         fd = self._wakeup_write_fd
-        if fd < 0:
+        if fd < 0 or self._wakeup_pending:
             return
+        self._wakeup_pending = True
         try:
             if self._wakeup_is_eventfd:
                 os.eventfd_write(fd, 1)
@@ -398,6 +430,7 @@ class LoopCore:
 
     def _drain_wakeup(self) -> None:
         """Consume wake-up tokens so the poller does not report them again."""
+        self._wakeup_pending = False
         try:
             if self._wakeup_is_eventfd:
                 os.eventfd_read(self._wakeup_read_fd)
@@ -536,7 +569,7 @@ class LoopCore:
 
     def _add_reader(self, fd: int, callback: Callable[..., object], args: tuple[Any, ...]) -> Handle:
         self._check_closed()
-        handle = Handle(callback, args, self, None)
+        handle = _new_handle(callback, args, self, None)
         old = self._readers.get(fd)
         self._readers[fd] = handle
         if old is not None:
@@ -548,7 +581,7 @@ class LoopCore:
 
     def _add_writer(self, fd: int, callback: Callable[..., object], args: tuple[Any, ...]) -> Handle:
         self._check_closed()
-        handle = Handle(callback, args, self, None)
+        handle = _new_handle(callback, args, self, None)
         old = self._writers.get(fd)
         self._writers[fd] = handle
         if old is not None:
