@@ -1,6 +1,6 @@
 # Augmenting declarations for Cython pure-Python mode: Future and Task fields.
 cimport cython
-from cpython.contextvars cimport PyContext_Enter, PyContext_Exit
+from cpython.contextvars cimport PyContext_CopyCurrent, PyContext_Enter, PyContext_Exit
 from cpython.ref cimport PyObject, Py_XDECREF
 
 from batonio._core._scheduler_c cimport LoopCore
@@ -25,6 +25,8 @@ cdef inline object _send_none(object coro, bint* finished):
 cdef object _PENDING, _CANCELLED, _FINISHED, _TASK_WAITER
 cdef object _CancelledError, _InvalidStateError, _copy_context
 cdef object _enter_task, _leave_task
+
+cdef object _current_context()
 
 cdef class _FutureIter:
     cdef Future _fut

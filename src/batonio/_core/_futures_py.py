@@ -311,7 +311,7 @@ class Future:
             self._loop.call_soon(fn, self, context=context)
             return
         if context is None:
-            context = _copy_context()
+            context = _current_context()
         self._append_callback(fn, context)
 
     def _append_callback(self, fn: Any, context: Any) -> None:
@@ -467,6 +467,13 @@ class Future:
         self._loop.call_exception_handler(context)
 
 
+def _current_context() -> contextvars.Context:
+    """A copy of the current context (compiled: the C call, without a Python call)."""
+    if cython.compiled:
+        return PyContext_CopyCurrent()  # noqa: F821
+    return _copy_context()
+
+
 def _has_task_waiter(entries: list[Any] | None) -> bool:
     if entries:
         for entry in entries:
@@ -542,7 +549,7 @@ class Task(Future):
             raise TypeError("__init__() got an unexpected keyword argument 'eager_start'")
         self._coro = coro
         self._name = f"Task-{next(_task_counter)}" if name is None else str(name)
-        self._context = _copy_context() if context is None else context
+        self._context = _current_context() if context is None else context
         loop = self._loop
         if isinstance(loop, _loop_core_type):
             if loop._closed:

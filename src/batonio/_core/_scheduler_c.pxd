@@ -1,6 +1,18 @@
 # Augmenting declarations for Cython pure-Python mode: typed fields of the engine's hot path.
 cimport cython
-from cpython.contextvars cimport PyContext_Enter, PyContext_Exit
+from cpython.contextvars cimport PyContext_CopyCurrent, PyContext_Enter, PyContext_Exit
+
+from cpython.ref cimport PyObject
+
+cdef extern from "Python.h":
+    ctypedef struct PyCodeObject:
+        int co_flags
+    PyObject* PyFunction_GET_CODE(object func)
+
+
+cdef inline int _function_code_flags(object func):
+    """A plain function's code flags, read from the structs (no attribute look-ups)."""
+    return (<PyCodeObject*>PyFunction_GET_CODE(func)).co_flags
 
 
 cdef inline object _call_in_context(object context, object callback, tuple args):
@@ -29,6 +41,8 @@ cdef class TimerHandle(Handle):
     cdef public unsigned long long _seq
     cdef public bint _scheduled
 
+cdef object _current_context()
+cdef _check_callback(object callback, str method, bint debug)
 cdef Handle _new_handle(object callback, tuple args, LoopCore loop, object context)
 
 cdef class LoopCore:

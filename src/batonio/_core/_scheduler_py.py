@@ -69,7 +69,7 @@ class Handle:
         context: Context | None = None,
     ) -> None:
         if context is None:
-            context = copy_context()
+            context = _current_context()
         self._context = context
         self._loop = loop
         self._callback = callback
@@ -224,15 +224,22 @@ class TimerHandle(Handle):
         return NotImplemented if equal is NotImplemented else not equal
 
 
+def _current_context() -> Context:
+    """A copy of the current context (compiled: the C call, without a Python call)."""
+    if cython.compiled:
+        return PyContext_CopyCurrent()  # noqa: F821
+    return copy_context()
+
+
 def _new_handle(
     callback: Callable[..., object], args: tuple[Any, ...], loop: LoopCore, context: Context | None
 ) -> Handle:
     """Build a Handle for one of our loops without the constructor's argument parsing."""
-    handle = Handle.__new__(Handle)
+    handle: Handle = Handle.__new__(Handle)
     handle._callback = callback
     handle._args = args
     handle._loop = loop
-    handle._context = copy_context() if context is None else context
+    handle._context = _current_context() if context is None else context
     handle._cancelled = False
     handle._repr = None
     handle._source_traceback = _format().extract_stack() if loop._debug else None
@@ -254,8 +261,13 @@ def _check_callback(callback: object, method: str, debug: bool) -> None:
     func = callback
     if type(func) is MethodType:
         func = func.__func__  # type: ignore[attr-defined]
-    if type(func) is FunctionType and func.__code__.co_flags & _CO_COROUTINE_FLAGS:  # type: ignore[attr-defined]
-        raise TypeError(f"coroutines cannot be used with {method}()")
+    if type(func) is FunctionType:
+        if cython.compiled:
+            flags = _function_code_flags(func)  # noqa: F821
+        else:
+            flags = func.__code__.co_flags  # type: ignore[attr-defined]
+        if flags & _CO_COROUTINE_FLAGS:
+            raise TypeError(f"coroutines cannot be used with {method}()")
 
 
 @cython.cclass
@@ -495,7 +507,12 @@ class LoopCore:
         popleft = ready.popleft
         while ntodo:
             ntodo -= 1
-            popleft()._run()
+            item = popleft()
+            if isinstance(item, Handle):
+                handle: Handle = item  # compiled: a direct call through the type's vtable
+                handle._run()
+            else:
+                item._run()  # a task's step or a future's done-callbacks
 
     def _purge_cancelled_timers(self) -> None:
         live = []
