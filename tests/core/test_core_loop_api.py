@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import functools
 import logging
 import socket
@@ -128,6 +129,8 @@ def test_add_reader_on_closed_loop(loop: asyncio.AbstractEventLoop, loop_kind: s
 def test_run_forever_inside_running_loop(
     loop: asyncio.AbstractEventLoop, loop_kind: str, run: Any) -> None:
     _asyncio_semantics(loop_kind)
+    if loop_kind == "asyncio" and sys.version_info[:3] == (3, 13, 0):
+        pytest.skip("3.13.0's own asyncio hangs here: its nested run_until_complete re-enters the loop")
     async def main() -> None:
         with pytest.raises(RuntimeError, match="^This event loop is already running$"):
             loop.run_forever()

@@ -40,28 +40,38 @@ def _function_location(func: Any) -> tuple[str, int] | None:
     return code.co_filename, code.co_firstlineno
 
 
-def _short_args(args: tuple[Any, ...] | None, kwargs: dict[str, Any] | None = None) -> str:
-    """Render call arguments the way asyncio does, with reprlib truncation."""
+_HIDE_ARGS_UNLESS_DEBUG = sys.version_info >= (3, 13)
+
+
+def _short_args(
+    args: tuple[Any, ...] | None, kwargs: dict[str, Any] | None = None, debug: bool = True
+) -> str:
+    """Render call arguments the way asyncio does, with reprlib truncation.
+
+    From 3.13 asyncio shows arguments only in debug mode, since they may hold secrets.
+    """
+    if _HIDE_ARGS_UNLESS_DEBUG and not debug:
+        return "()"
     parts = [reprlib.repr(arg) for arg in args or ()]
     parts += [f"{key}={reprlib.repr(value)}" for key, value in (kwargs or {}).items()]
     return "(" + ", ".join(parts) + ")"
 
 
-def _callback_name(func: Any, args: tuple[Any, ...] | None) -> str:
+def _callback_name(func: Any, args: tuple[Any, ...] | None, debug: bool = True) -> str:
     """Render a callback with its arguments: ``name(args)``, partials unfolded."""
     if isinstance(func, functools.partial):
         return (
             _callback_name(func.func, None)
-            + _short_args(func.args, func.keywords)
-            + _short_args(args or ())
+            + _short_args(func.args, func.keywords, debug)
+            + _short_args(args or (), None, debug)
         )
     name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
-    return name + (_short_args(args) if args is not None else "")
+    return name + (_short_args(args, None, debug) if args is not None else "")
 
 
-def callback_source(func: Any, args: tuple[Any, ...] | None) -> str:
+def callback_source(func: Any, args: tuple[Any, ...] | None, debug: bool = True) -> str:
     """Describe a callback as asyncio's handles do: ``name(args) at file:line``."""
-    text = _callback_name(func, args)
+    text = _callback_name(func, args, debug)
     location = _function_location(func)
     if location is not None:
         text += f" at {location[0]}:{location[1]}"

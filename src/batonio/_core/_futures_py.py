@@ -259,7 +259,7 @@ class Future:
             raise _InvalidStateError(f"{self._state}: {self!r}")
         if isinstance(exception, type):
             exception = exception()
-        if _PY312:
+        if _PY313:
             if isinstance(exception, StopIteration):
                 replacement = RuntimeError(
                     "StopIteration interacts badly with generators "

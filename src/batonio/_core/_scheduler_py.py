@@ -119,7 +119,7 @@ class Handle:
     def _report_exception(self, exc: BaseException) -> None:
         """Hand an exception raised by the callback to the loop's exception handler."""
         context: dict[str, Any] = {
-            "message": f"Exception in callback {_format().callback_source(self._callback, self._args)}",
+            "message": f"Exception in callback {_format().callback_source(self._callback, self._args, self._loop_debug())}",
             "exception": exc,
             "handle": self,
         }
@@ -127,13 +127,16 @@ class Handle:
             context["source_traceback"] = self._source_traceback
         self._loop.call_exception_handler(context)
 
+    def _loop_debug(self) -> bool:
+        return self._loop is not None and bool(self._loop.get_debug())
+
     def _repr_info(self) -> list[str]:
         """The words inside the repr."""
         info = [type(self).__name__]
         if self._cancelled:
             info.append("cancelled")
         if self._callback is not None:
-            info.append(_format().callback_source(self._callback, self._args))
+            info.append(_format().callback_source(self._callback, self._args, self._loop_debug()))
         if self._source_traceback:
             frame = self._source_traceback[-1]
             info.append(f"created at {frame[0]}:{frame[1]}")
