@@ -134,7 +134,7 @@ def _args(shown: str) -> str:
 def test_handle_repr_function(loop: asyncio.AbstractEventLoop, loop_kind: str) -> None:
     _need_asyncio_handles(loop_kind)
     h = loop.call_soon(_cb, 1, "x")
-    assert repr(h) == f"<Handle _cb{_args("(1, 'x')")} at {HERE}:{_line(_cb)}>"
+    assert repr(h) == "<Handle _cb" + _args("(1, 'x')") + f" at {HERE}:{_line(_cb)}>"
     h.cancel()
     assert repr(h) == "<Handle cancelled>"
 

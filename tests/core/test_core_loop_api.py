@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 import functools
 import logging
 import socket
+import sys
 import threading
 import time
 from typing import Any
