@@ -324,7 +324,11 @@ class BaseLoop(LoopCore):  # type: ignore[misc]  # LoopCore may be a compiled ty
                 logger.error("Exception in default exception handler", exc_info=True)
             return
         try:
-            handler(self, context)
+            origin = _context_of_origin(context) if _PY312 else None
+            if origin is not None:
+                origin.run(handler, self, context)
+            else:
+                handler(self, context)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
@@ -462,6 +466,22 @@ class BaseLoop(LoopCore):  # type: ignore[misc]  # LoopCore may be a compiled ty
     def remove_writer(self, fd: Any) -> bool:
         """Stop watching ``fd`` for writing; True if it was watched."""
         return self._remove_writer(_fileobj_to_fd(fd))  # type: ignore[no-any-return]
+
+
+def _context_of_origin(context: dict[str, Any]) -> Any:
+    """The contextvars context of the task, future or handle that failed (3.12+, gh-96704).
+
+    A custom exception handler runs inside it, so it sees the values the failing code saw.
+    """
+    for key in ("task", "future", "handle"):
+        origin = context.get(key)
+        if origin is not None:
+            get_context = getattr(origin, "get_context", None)
+            if get_context is None:
+                return None
+            found = get_context()
+            return found if hasattr(found, "run") else None
+    return None
 
 
 def _set_result_unless_done(fut: Any, result: Any) -> None:

@@ -22,6 +22,7 @@ import asyncio
 import contextvars
 import itertools
 import sys
+import warnings
 from collections.abc import Callable, Generator
 from types import GenericAlias, TracebackType
 from typing import Any
@@ -64,6 +65,9 @@ if _PY312:
     _swap_current_task = _tasks_mod._swap_current_task
 
 _task_counter = itertools.count(1)
+
+#: Tells an omitted argument from an explicit None (generator.throw's signature rules).
+_NO_ARG = object()
 
 #: Marks a done-callback entry that is a task waiting on the future (see module doc).
 _TASK_WAITER = object()
@@ -113,8 +117,20 @@ class _FutureIter:
         """Resume after the yield; the value sent is ignored, as asyncio's iterator does."""
         return self.__next__()
 
-    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
+    def throw(self, typ: Any, val: Any = _NO_ARG, tb: Any = _NO_ARG) -> Any:
         """Raise the thrown exception at the await point (generator.throw's argument rules)."""
+        if val is not _NO_ARG or tb is not _NO_ARG:
+            if _PY312:
+                warnings.warn(
+                    "the (type, exc, tb) signature of throw() is deprecated, "
+                    "use the single-arg signature instead.",
+                    DeprecationWarning,
+                    stacklevel=2,
+                )
+        if val is _NO_ARG:
+            val = None
+        if tb is _NO_ARG:
+            tb = None
         if tb is not None and not isinstance(tb, TracebackType):
             raise TypeError("throw() third argument must be a traceback object")
         if isinstance(typ, type) and issubclass(typ, BaseException):
