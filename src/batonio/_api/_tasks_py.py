@@ -35,6 +35,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
+from ._awaitables import wrap_awaitable
 from ._timeouts import timeout as _timeout
 
 __all__ = [
@@ -129,11 +130,6 @@ def _wake(waiter: AnyFuture, *_: Any) -> None:
 
 # -- creating tasks --------------------------------------------------------------------------
 
-async def _wrap_awaitable(awaitable: Awaitable[Any]) -> Any:
-    """Turn an object with ``__await__`` into a coroutine a task can run."""
-    return await awaitable
-
-
 def _to_future(arg: Any, loop: Any) -> AnyFuture:
     """``ensure_future`` proper: return futures as they are, wrap anything else in a task."""
     if isfuture(arg):
@@ -145,7 +141,7 @@ def _to_future(arg: Any, loop: Any) -> AnyFuture:
     if not _iscoroutine(arg):
         if not _isawaitable(arg):
             raise TypeError("An asyncio.Future, a coroutine or an awaitable is required")
-        arg = _wrap_awaitable(arg)
+        arg = wrap_awaitable(arg)
         should_close = False
     if loop is None:
         loop = _get_event_loop()

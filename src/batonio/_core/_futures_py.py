@@ -688,6 +688,7 @@ class Task(Future):
             _step_in_context(self, exc)  # noqa: F821
         else:
             self._context.run(self._step, exc)
+        self = None  # as in _step: no frame of ours keeps a failed task alive
 
     def _wakeup(self, fut: Any) -> None:
         """Done-callback for futures that are not ours: resume with their outcome."""
@@ -713,35 +714,39 @@ class Task(Future):
             self._send(exc)
         finally:
             _leave_task(loop, self)
+            self = None  # a failed coroutine's frames link back here: no cycle through the task
 
     def _send(self, exc: Any) -> None:
         """Send into (or throw at) the coroutine and act on what it yields or returns."""
         coro = self._coro
         try:
-            if exc is None:
-                if cython.compiled:
-                    # PyIter_Send hands back a return value without a StopIteration object.
-                    finished = cython.declare(cython.bint, False)
-                    result = _send_none(coro, cython.address(finished))  # noqa: F821
-                    if finished:
-                        self._finish(result)
-                        return
+            try:
+                if exc is None:
+                    if cython.compiled:
+                        # PyIter_Send hands back a return value without a StopIteration object.
+                        finished = cython.declare(cython.bint, False)
+                        result = _send_none(coro, cython.address(finished))  # noqa: F821
+                        if finished:
+                            self._finish(result)
+                            return
+                    else:
+                        result = coro.send(None)
                 else:
-                    result = coro.send(None)
+                    result = coro.throw(exc)
+            except StopIteration as stop:
+                self._finish(stop.value)
+            except _CancelledError as cancelled:
+                self._cancelled_exc = cancelled
+                Future.cancel(self)
+            except (KeyboardInterrupt, SystemExit) as fatal:
+                Future.set_exception(self, fatal)
+                raise
+            except BaseException as error:
+                Future.set_exception(self, error)
             else:
-                result = coro.throw(exc)
-        except StopIteration as stop:
-            self._finish(stop.value)
-        except _CancelledError as cancelled:
-            self._cancelled_exc = cancelled
-            Future.cancel(self)
-        except (KeyboardInterrupt, SystemExit) as fatal:
-            Future.set_exception(self, fatal)
-            raise
-        except BaseException as error:
-            Future.set_exception(self, error)
-        else:
-            self._handle_yield(result)
+                self._handle_yield(result)
+        finally:
+            self = None  # a failed coroutine's frames link back here: no cycle through the task
 
     def _finish(self, value: Any) -> None:
         """The coroutine returned: the task is done (cancelled if a cancel arrived meanwhile)."""

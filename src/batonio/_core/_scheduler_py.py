@@ -115,6 +115,7 @@ class Handle:
             raise
         except BaseException as exc:
             self._report_exception(exc)
+        self = None  # a failed callee's frames link back here: keep nothing alive
 
     def _report_exception(self, exc: BaseException) -> None:
         """Hand an exception raised by the callback to the loop's exception handler."""
@@ -516,6 +517,7 @@ class LoopCore:
                 handle._run()
             else:
                 item._run()  # a task's step or a future's done-callbacks
+        item = handle = None  # interpreted, this frame may outlive the call: hold nothing
 
     def _purge_cancelled_timers(self) -> None:
         live = []
