@@ -39,14 +39,19 @@ test-one: build
 	BATONIO_EXPECT_COMPILED=1 $(VPY) -X faulthandler -m pytest $(PYTEST_ARGS) tests
 	BATONIO_NO_EXTENSIONS=1 $(VPY) -X faulthandler -m pytest $(PYTEST_ARGS) tests
 
+# The whole suite (ours and the conformance runs) on 3.11, 3.12 and 3.13.
 test-all:
-	$(MAKE) --no-print-directory test-one VENV=.venv PY=$(PY311)
-	$(MAKE) --no-print-directory test-one VENV=.venv-3.12 PY=$(PY312)
-	$(MAKE) --no-print-directory test-one VENV=.venv-3.13 PY=$(PY313)
+	$(MAKE) --no-print-directory test VENV=.venv PY=$(PY311)
+	$(MAKE) --no-print-directory test VENV=.venv-3.12 PY=$(PY312)
+	$(MAKE) --no-print-directory test VENV=.venv-3.13 PY=$(PY313)
 
+# CPython's own test_asyncio against batonio's loop (issue 3's modules), then with batonio's
+# API substituted for asyncio's names (issue 4's modules); each compiled and interpreted.
 conformance: build
 	$(VPY) tests/conformance/run.py --mode compiled --check
 	BATONIO_NO_EXTENSIONS=1 $(VPY) tests/conformance/run.py --mode pure --check
+	$(VPY) tests/conformance/run.py --mode compiled --api --check
+	BATONIO_NO_EXTENSIONS=1 $(VPY) tests/conformance/run.py --mode pure --api --check
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests benchmarks
