@@ -19,5 +19,7 @@ TimerHandle = _scheduler.TimerHandle
 LoopCore = _scheduler.LoopCore
 Future = _futures.Future
 Task = _futures.Task
+create_future = _futures.create_future
+new_task = _futures.new_task
 
-__all__ = ["Future", "Handle", "LoopCore", "Task", "TimerHandle"]
+__all__ = ["Future", "Handle", "LoopCore", "Task", "TimerHandle", "create_future", "new_task"]

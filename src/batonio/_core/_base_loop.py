@@ -21,7 +21,8 @@ from contextvars import Context
 from typing import Any, TypeVar
 from weakref import WeakSet
 
-from . import Future, Handle, LoopCore, Task
+from . import Future, Handle, LoopCore, Task, new_task
+from . import create_future as _compiled_create_future
 from ._pollers import Poller, SelectorPoller, default_poller
 
 __all__ = ["BaseLoop"]
@@ -126,9 +127,8 @@ class BaseLoop(LoopCore):  # type: ignore[misc]  # LoopCore may be a compiled ty
         )
 
     # ------------------------------------------------------------------ futures and tasks
-    def create_future(self) -> Future:
-        """Create a Future bound to this loop."""
-        return Future(loop=self)
+    # A compiled function bound as a method: no interpreted frame on this hot path.
+    create_future = _compiled_create_future
 
     def create_task(
         self, coro: Coroutine[Any, Any, _T] | Generator[Any, None, _T], *, name: Any = None, context: Context | None = None
@@ -137,7 +137,7 @@ class BaseLoop(LoopCore):  # type: ignore[misc]  # LoopCore may be a compiled ty
         self._check_closed()
         factory = self._task_factory
         if factory is None:
-            return Task(coro, loop=self, name=name, context=context)
+            return new_task(self, coro, name, context)
         if context is None:
             task = factory(self, coro)
         else:

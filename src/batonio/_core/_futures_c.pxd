@@ -70,6 +70,7 @@ cdef class Task(Future):
     cdef public object _parent
     cdef public LoopCore _core_loop
 
+    cpdef _init_task(self, coro, loop, name, context, bint eager_start)
     cpdef _schedule_step(self, exc)
     cpdef _wake_from(self, Future fut)
     cpdef _run(self)

@@ -35,7 +35,7 @@ except ImportError:  # pragma: no cover - Cython is a build-time dependency only
 from ._scheduler_py import Handle as _PyHandle
 from ._scheduler_py import LoopCore as _PyLoopCore
 
-__all__ = ["Future", "Task", "bind_loop_core"]
+__all__ = ["Future", "Task", "bind_loop_core", "create_future", "new_task"]
 
 _PENDING = "PENDING"
 _CANCELLED = "CANCELLED"
@@ -483,6 +483,20 @@ class Future:
         self._loop.call_exception_handler(context)
 
 
+def create_future(loop: Any) -> Future:
+    """Create a Future bound to this loop."""
+    fut: Future = Future.__new__(Future)
+    fut._init_future(loop)
+    return fut
+
+
+def new_task(loop: Any, coro: Any, name: Any, context: Any) -> Task:
+    """A Task of ``coro`` on ``loop``, without constructor argument parsing."""
+    task: Task = Task.__new__(Task)
+    task._init_task(coro, loop, name, context, False)
+    return task
+
+
 def _current_context() -> contextvars.Context:
     """A copy of the current context (compiled: the C call, without a Python call)."""
     if cython.compiled:
@@ -547,6 +561,10 @@ class Task(Future):
         context: Any = None,
         eager_start: bool = False,
     ) -> None:
+        self._init_task(coro, loop, name, context, eager_start)
+
+    def _init_task(self, coro: Any, loop: Any, name: Any, context: Any, eager_start: bool) -> None:
+        """Set a new task's fields and schedule (or eagerly run) its first step."""
         self._init_future(loop)
         self._log_destroy_pending = True
         self._must_cancel = False
