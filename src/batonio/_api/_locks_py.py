@@ -68,7 +68,24 @@ def _describe(obj: object, extra: str) -> str:
     return f"<{object.__repr__(obj)[1:-1]} [{extra}]>"
 
 
-class Lock(LoopBound):
+class _HeldWithAsyncWith:
+    """``async with x`` acquires on entry and releases on exit; binds nothing."""
+
+    async def __aenter__(self) -> None:
+        """Acquire."""
+        await self.acquire()  # type: ignore[attr-defined]
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Release."""
+        self.release()  # type: ignore[attr-defined]
+
+
+class Lock(_HeldWithAsyncWith, LoopBound):
     """A mutual-exclusion lock for tasks, fair (FIFO) among waiters."""
 
     _waiters: collections.deque[Future[bool]] | None
@@ -87,19 +104,6 @@ class Lock(LoopBound):
         if self._waiters:
             extra = f"{extra}, waiters:{len(self._waiters)}"
         return _describe(self, extra)
-
-    async def __aenter__(self) -> None:
-        """Acquire the lock; ``async with lock`` binds nothing."""
-        await self.acquire()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Release the lock."""
-        self.release()
 
     def locked(self) -> bool:
         """Return True if the lock is held."""
@@ -199,7 +203,7 @@ class Event(LoopBound):
             waiters.remove(fut)
 
 
-class Condition(LoopBound):
+class Condition(_HeldWithAsyncWith, LoopBound):
     """A condition variable: tasks wait, holding a lock, until another task notifies them."""
 
     _waiters: collections.deque[Future[bool]]
@@ -226,19 +230,6 @@ class Condition(LoopBound):
         if self._waiters:
             extra = f"{extra}, waiters:{len(self._waiters)}"
         return _describe(self, extra)
-
-    async def __aenter__(self) -> None:
-        """Acquire the underlying lock."""
-        await self.acquire()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Release the underlying lock."""
-        self.release()
 
     async def wait(self) -> Literal[True]:
         """Release the lock, wait for a notification, re-acquire the lock; return True."""
@@ -327,7 +318,7 @@ class Condition(LoopBound):
         self.notify(len(self._waiters))
 
 
-class Semaphore(LoopBound):
+class Semaphore(_HeldWithAsyncWith, LoopBound):
     """A counter of free slots; acquire takes one, release gives one back (FIFO waiters)."""
 
     _waiters: collections.deque[Future[bool]] | None
@@ -348,19 +339,6 @@ class Semaphore(LoopBound):
         if self._waiters:
             extra = f"{extra}, waiters:{len(self._waiters)}"
         return _describe(self, extra)
-
-    async def __aenter__(self) -> None:
-        """Acquire a slot."""
-        await self.acquire()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Release the slot."""
-        self.release()
 
     def locked(self) -> bool:
         """Return True if ``acquire()`` would not succeed at once."""
