@@ -25,6 +25,8 @@ from asyncio import tasks as _aio_tasks
 from types import TracebackType
 from typing import Any
 
+from ._spawn import spawn_task
+
 __all__ = ["TaskGroup"]
 
 _PY312 = sys.version_info >= (3, 12)
@@ -157,18 +159,7 @@ class TaskGroup:
                 coro.close()
             raise RuntimeError(refusal)
         loop = self._loop
-        if _PY313:
-            if context is None:
-                task = loop.create_task(coro, name=name)
-            else:
-                task = loop.create_task(coro, name=name, context=context)
-        else:
-            if context is None:
-                task = loop.create_task(coro)
-            else:
-                task = loop.create_task(coro, context=context)
-            if name is not None:
-                task.set_name(name)
+        task = spawn_task(loop, coro, name, context)
         if _PY312 and task.done():
             # Finished during creation (eager start): account for it now.
             self._on_task_done(task)

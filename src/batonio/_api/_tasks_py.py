@@ -36,6 +36,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
 from ._awaitables import wrap_awaitable
+from ._spawn import spawn_task
 from ._timeouts import timeout as _timeout
 
 __all__ = [
@@ -161,18 +162,7 @@ def ensure_future(coro_or_future: Any, *, loop: Any = None) -> AnyFuture:
 def create_task(coro: Coroutine[Any, Any, Any], *, name: str | None = None,
                 context: Any = None) -> Any:
     """Schedule a coroutine on the running loop and return its task."""
-    loop = get_running_loop()
-    if _PY313:
-        if context is None:
-            return loop.create_task(coro, name=name)
-        return loop.create_task(coro, name=name, context=context)
-    if context is None:
-        task = loop.create_task(coro)
-    else:
-        task = loop.create_task(coro, context=context)
-    if name is not None:
-        task.set_name(name)
-    return task
+    return spawn_task(get_running_loop(), coro, name, context)
 
 
 def current_task(loop: Any = None) -> Any:
