@@ -12,13 +12,13 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
-import platform
+import sys
 from types import ModuleType
 
 __all__ = ["EXTENSIONS", "NO_EXTENSIONS", "select"]
 
 NO_EXTENSIONS: bool = bool(os.environ.get("BATONIO_NO_EXTENSIONS")) or (
-    platform.python_implementation() != "CPython"
+    sys.implementation.name != "cpython"
 )
 
 #: True while every module chosen through :func:`select` is the compiled one.

@@ -32,8 +32,6 @@ try:
 except ImportError:  # pragma: no cover - Cython is a build-time dependency only
     from .. import _cython_shim as cython  # type: ignore[no-redef]
 
-from ._scheduler_py import Handle as _PyHandle
-from ._scheduler_py import LoopCore as _PyLoopCore
 
 __all__ = ["Future", "Task", "bind_loop_core", "create_future", "new_task"]
 
@@ -74,8 +72,8 @@ _TASK_WAITER = object()
 
 #: The loop class whose ready queue tasks may join directly, and its Handle class (used
 #: to report a failing done-callback); set by bind_loop_core().
-_loop_core_type: type = _PyLoopCore
-_handle_type: type = _PyHandle
+_loop_core_type: type = type(None)
+_handle_type: type = type(None)
 
 
 def bind_loop_core(loop_core_type: type, handle_type: type) -> None:
