@@ -7,6 +7,7 @@ import gc
 import io
 import re
 import sys
+import traceback
 from typing import Any
 
 import pytest
@@ -451,3 +452,46 @@ def test_contextvars_per_task_and_per_callback(loop: asyncio.AbstractEventLoop, 
         "cb-copied": "parent",
         "parent-after-callbacks": "parent",
     }
+
+
+def test_task_exception_traceback_starts_at_the_coroutine(
+    loop: asyncio.AbstractEventLoop, run: Any
+) -> None:
+    """A task's stored exception shows the user's frames only, as asyncio's C task stores it."""
+
+    async def failing() -> None:
+        raise ValueError("boom")
+
+    async def main() -> list[str]:
+        task = asyncio.ensure_future(failing())
+        await asyncio.sleep(0)
+        error = task.exception()
+        assert error is not None
+        return [entry.name for entry in traceback.extract_tb(error.__traceback__)]
+
+    assert run(main()) == ["failing"]
+
+
+def test_exception_thrown_into_awaiter_has_no_loop_frames(
+    loop: asyncio.AbstractEventLoop, run: Any
+) -> None:
+    """Awaiting a failed task re-raises with the awaiter's and the failing coroutine's frames."""
+
+    async def failing() -> None:
+        raise KeyError("k")
+
+    async def awaiter() -> None:
+        await asyncio.ensure_future(failing())
+
+    async def main() -> list[str]:
+        task = asyncio.ensure_future(awaiter())
+        await asyncio.wait([task])
+        error = task.exception()
+        assert isinstance(error, KeyError)
+        return [
+            entry.name
+            for entry in traceback.extract_tb(error.__traceback__)
+            if entry.name in ("awaiter", "failing")
+        ]
+
+    assert run(main()) == ["awaiter", "failing"]

@@ -10,6 +10,7 @@ added above this layer; this module never imports them.
 
 from __future__ import annotations
 
+import asyncio.base_events as _asyncio_base_events
 import concurrent.futures
 import os
 import sys
@@ -33,9 +34,7 @@ class _AsyncioLogger:
     """asyncio's logger, looked up on each use so that patching asyncio.base_events.logger works."""
 
     def __getattr__(self, name: str) -> Any:
-        import asyncio.base_events
-
-        return getattr(asyncio.base_events.logger, name)  # type: ignore[attr-defined]
+        return getattr(_asyncio_base_events.logger, name)  # type: ignore[attr-defined]
 
 
 logger: Any = _AsyncioLogger()
@@ -208,6 +207,10 @@ class BaseLoop(LoopCore):  # type: ignore[misc]  # LoopCore may be a compiled ty
             fut.remove_done_callback(_run_until_complete_cb)
         if not fut.done():
             raise RuntimeError("Event loop stopped before Future completed.")
+        if isinstance(fut, Future) and not fut.cancelled():
+            error = fut.exception()
+            if error is not None:  # raised here, not inside Future.result: asyncio's traceback
+                raise error.with_traceback(fut._exception_tb)
         return fut.result()  # type: ignore[no-any-return]
 
     def close(self) -> None:

@@ -502,6 +502,24 @@ def _current_context() -> contextvars.Context:
     return _copy_context()
 
 
+_OWN_CODE_SUFFIXES = ("_core/_futures_py.py", "_core/_futures_c.py", "_core/_futures_c.pxd")
+
+
+def _from_coroutine_frames(error: BaseException) -> BaseException:
+    """Start a coroutine's exception traceback at the coroutine, as asyncio's C task does.
+
+    The entries of the task's own stepping code (frames when interpreted, Cython's
+    synthetic entries when compiled) say nothing to the user and differ between builds.
+    """
+    tb = error.__traceback__
+    head = tb
+    while tb is not None and tb.tb_frame.f_code.co_filename.endswith(_OWN_CODE_SUFFIXES):
+        tb = tb.tb_next
+    if tb is not head:
+        error.__traceback__ = tb
+    return error
+
+
 def _has_task_waiter(entries: list[Any] | None) -> bool:
     if entries:
         for entry in entries:
@@ -689,14 +707,16 @@ class Task(Future):
         fut = self._wakeup_from
         exc = None
         if fut is not None:
+            # The awaited future's outcome, taken without raising it here, so that the
+            # exception thrown into the coroutine carries no entry of ours (as asyncio's).
             self._wakeup_from = None
-            if fut._state is not _FINISHED or fut._exception is not None:
-                try:
-                    fut.result()
-                except BaseException as error:
-                    exc = error
-            else:
+            if fut._state is _FINISHED:
                 fut._log_tb = False
+                error = fut._exception
+                if error is not None:
+                    exc = error.with_traceback(fut._exception_tb)
+            else:
+                exc = fut._make_cancelled_error()
         else:
             exc = self._step_exc
             self._step_exc = None
@@ -752,13 +772,13 @@ class Task(Future):
             except StopIteration as stop:
                 self._finish(stop.value)
             except _CancelledError as cancelled:
-                self._cancelled_exc = cancelled
+                self._cancelled_exc = _from_coroutine_frames(cancelled)
                 Future.cancel(self)
             except (KeyboardInterrupt, SystemExit) as fatal:
                 Future.set_exception(self, fatal)
                 raise
             except BaseException as error:
-                Future.set_exception(self, error)
+                Future.set_exception(self, _from_coroutine_frames(error))
             else:
                 self._handle_yield(result)
         finally:
