@@ -590,49 +590,46 @@ class LoopCore:
         self._poller.modify(fd, mask)
 
     def _add_reader(self, fd: int, callback: Callable[..., object], args: tuple[Any, ...]) -> Handle:
-        self._check_closed()
-        handle = _new_handle(callback, args, self, None)
-        old = self._readers.get(fd)
-        self._readers[fd] = handle
-        if old is not None:
-            old.cancel()
-        elif fd not in self._writers:
-            self._io_fd_count += 1
-        self._register_fd(fd)
-        return handle
+        return self._watch(self._readers, self._writers, fd, callback, args)
 
     def _add_writer(self, fd: int, callback: Callable[..., object], args: tuple[Any, ...]) -> Handle:
+        return self._watch(self._writers, self._readers, fd, callback, args)
+
+    def _remove_reader(self, fd: int) -> bool:
+        return self._unwatch(self._readers, self._writers, fd)
+
+    def _remove_writer(self, fd: int) -> bool:
+        return self._unwatch(self._writers, self._readers, fd)
+
+    def _watch(
+        self,
+        table: dict[int, Handle],
+        other: dict[int, Handle],
+        fd: int,
+        callback: Callable[..., object],
+        args: tuple[Any, ...],
+    ) -> Handle:
+        """Register (or replace) the handle for one direction of ``fd``."""
         self._check_closed()
         handle = _new_handle(callback, args, self, None)
-        old = self._writers.get(fd)
-        self._writers[fd] = handle
+        old = table.get(fd)
+        table[fd] = handle
         if old is not None:
             old.cancel()
-        elif fd not in self._readers:
+        elif fd not in other:
             self._io_fd_count += 1
         self._register_fd(fd)
         return handle
 
-    def _remove_reader(self, fd: int) -> bool:
+    def _unwatch(self, table: dict[int, Handle], other: dict[int, Handle], fd: int) -> bool:
+        """Drop the handle for one direction of ``fd``; False if there was none."""
         if self._closed:
             return False
-        handle = self._readers.pop(fd, None)
+        handle = table.pop(fd, None)
         if handle is None:
             return False
         handle.cancel()
-        if fd not in self._writers:
-            self._io_fd_count -= 1
-        self._register_fd(fd)
-        return True
-
-    def _remove_writer(self, fd: int) -> bool:
-        if self._closed:
-            return False
-        handle = self._writers.pop(fd, None)
-        if handle is None:
-            return False
-        handle.cancel()
-        if fd not in self._readers:
+        if fd not in other:
             self._io_fd_count -= 1
         self._register_fd(fd)
         return True
