@@ -86,12 +86,8 @@ def coroutine_repr(coro: Any) -> str:
     name = f"{name}()"
     frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
     code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
-    running = getattr(coro, "cr_running", None)
-    if running is None:
-        running = getattr(coro, "gi_running", False)
-    if frame is not None:
-        state = "running" if running else "running"
-        return f"{name} {state} at {frame.f_code.co_filename}:{frame.f_lineno}"
+    if frame is not None:  # asyncio says "running" for a suspended coroutine too
+        return f"{name} running at {frame.f_code.co_filename}:{frame.f_lineno}"
     if code is not None:
         return f"{name} done, defined at {code.co_filename}:{code.co_firstlineno}"
     return name
