@@ -19,7 +19,8 @@ TimerHandle = _scheduler.TimerHandle
 LoopCore = _scheduler.LoopCore
 Future = _futures.Future
 Task = _futures.Task
+check_callback = _scheduler._check_callback
 create_future = _futures.create_future
 new_task = _futures.new_task
 
-__all__ = ["Future", "Handle", "LoopCore", "Task", "TimerHandle", "create_future", "new_task"]
+__all__ = ["Future", "Handle", "LoopCore", "Task", "TimerHandle", "check_callback", "create_future", "new_task"]

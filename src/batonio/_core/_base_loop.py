@@ -22,9 +22,9 @@ from contextvars import Context
 from typing import Any, TypeVar
 from weakref import WeakSet
 
-from . import Future, Handle, LoopCore, Task, new_task
+from . import Future, Handle, LoopCore, Task, check_callback, new_task
 from . import create_future as _compiled_create_future
-from ._pollers import Poller, SelectorPoller, default_poller
+from ._pollers import READ, Poller, SelectorPoller, default_poller
 
 __all__ = ["BaseLoop"]
 
@@ -41,7 +41,6 @@ logger: Any = _AsyncioLogger()
 
 _T = TypeVar("_T")
 _PY312 = sys.version_info >= (3, 12)
-_READ = 0x001
 
 
 def _fileobj_to_fd(fileobj: Any) -> int:
@@ -106,7 +105,7 @@ class BaseLoop(LoopCore):  # type: ignore[misc]  # LoopCore may be a compiled ty
             os.set_blocking(wfd, False)
             self._wakeup_read_fd, self._wakeup_write_fd = rfd, wfd
             self._wakeup_is_eventfd = False
-        self._poller.modify(self._wakeup_read_fd, _READ)
+        self._poller.modify(self._wakeup_read_fd, READ)
 
     def _close_wakeup(self) -> None:
         read_fd, write_fd = self._wakeup_read_fd, self._wakeup_write_fd
@@ -359,7 +358,7 @@ class BaseLoop(LoopCore):  # type: ignore[misc]  # LoopCore may be a compiled ty
 
         self._check_closed()
         if self._debug:
-            self._check_callback_for_executor(func)
+            check_callback(func, "run_in_executor", True)
         if executor is None:
             if self._executor_shutdown_called:
                 raise RuntimeError("Executor shutdown has been called")
@@ -368,14 +367,6 @@ class BaseLoop(LoopCore):  # type: ignore[misc]  # LoopCore may be a compiled ty
                 executor = concurrent.futures.ThreadPoolExecutor(thread_name_prefix="batonio")
                 self._default_executor = executor
         return asyncio.wrap_future(executor.submit(func, *args), loop=self)  # type: ignore[return-value]
-
-    def _check_callback_for_executor(self, func: Any) -> None:
-        import asyncio
-
-        if asyncio.iscoroutine(func) or asyncio.iscoroutinefunction(func):
-            raise TypeError("coroutines cannot be used with run_in_executor()")
-        if not callable(func):
-            raise TypeError(f"a callable object was expected by run_in_executor(), got {func!r}")
 
     def set_default_executor(self, executor: Any) -> None:
         """Use ``executor`` (a ThreadPoolExecutor) for run_in_executor(None, ...)."""

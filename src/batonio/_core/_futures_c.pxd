@@ -56,6 +56,7 @@ cdef class Future:
     cpdef _run_done_callback(self, fn, context)
     cpdef _schedule_callbacks(self)
     cpdef _append_callback(self, fn, context)
+    cdef _dispatch_callback(self, fn, context, loop, bint ours)
 
 cdef class Task(Future):
     cdef public bint _log_destroy_pending

@@ -53,7 +53,6 @@ _iscoroutine = asyncio.iscoroutine
 # asyncio.all_tasks() see our tasks.
 _tasks_mod = asyncio.tasks
 _register_task = _tasks_mod._register_task
-_unregister_task = _tasks_mod._unregister_task
 _enter_task = _tasks_mod._enter_task
 _leave_task = _tasks_mod._leave_task
 _current_task = _tasks_mod.current_task
@@ -369,42 +368,31 @@ class Future:
         if cb0 is None and not rest:
             return
         loop = self._loop
-        if (
-            isinstance(loop, _loop_core_type)
-            and not loop._debug
-            and self._ctx0 is not _TASK_WAITER
-            and not _has_task_waiter(rest)
-        ):
+        ctx0 = self._ctx0
+        self._cb0 = None
+        self._ctx0 = None
+        self._cb_rest = None
+        ours = isinstance(loop, _loop_core_type)
+        if ours and not loop._debug and ctx0 is not _TASK_WAITER and not _has_task_waiter(rest):
             self._due_cb0 = cb0
-            self._due_ctx0 = self._ctx0
+            self._due_ctx0 = ctx0
             self._due_rest = rest
-            self._cb0 = None
-            self._ctx0 = None
-            self._cb_rest = None
             loop._ready.append(self)
             return
         if cb0 is not None:
-            ctx0 = self._ctx0
-            self._cb0 = None
-            self._ctx0 = None
-            if ctx0 is _TASK_WAITER:
-                (cb0)._wake_from(self)
-            elif isinstance(self._loop, _loop_core_type):
-                self._loop._call_soon_fast(cb0, self, ctx0)
-            else:
-                self._loop.call_soon(cb0, self, context=ctx0)
-        callbacks = self._cb_rest
-        if callbacks:
-            self._cb_rest = None
-            loop = self._loop
-            ours = isinstance(loop, _loop_core_type)
-            for fn, context in callbacks:
-                if context is _TASK_WAITER:
-                    fn._wake_from(self)
-                elif ours:
-                    loop._call_soon_fast(fn, self, context)
-                else:
-                    loop.call_soon(fn, self, context=context)
+            self._dispatch_callback(cb0, ctx0, loop, ours)
+        if rest:
+            for fn, context in rest:
+                self._dispatch_callback(fn, context, loop, ours)
+
+    def _dispatch_callback(self, fn: Any, context: Any, loop: Any, ours: bool) -> None:
+        """Queue one done-callback: a waiting task directly, anything else as a handle."""
+        if context is _TASK_WAITER:
+            fn._wake_from(self)
+        elif ours:
+            loop._call_soon_fast(fn, self, context)
+        else:
+            loop.call_soon(fn, self, context=context)
 
     def _run(self) -> None:
         """Run the done-callbacks _schedule_callbacks queued, each in its own context."""

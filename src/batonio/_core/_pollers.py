@@ -24,10 +24,12 @@ import select
 import selectors
 from typing import Protocol
 
-__all__ = ["EpollPoller", "Poller", "SelectorPoller", "default_poller"]
+__all__ = ["ERROR", "READ", "WRITE", "EpollPoller", "Poller", "SelectorPoller", "default_poller"]
 
+#: Event bits: epoll's EPOLLIN and EPOLLOUT; ERROR (EPOLLERR | EPOLLHUP) wakes both directions.
 READ = 0x001
 WRITE = 0x004
+ERROR = 0x008 | 0x010
 
 
 class Poller(Protocol):

@@ -34,6 +34,7 @@ cdef class Handle:
     cdef object __weakref__
 
     cpdef _run(self)
+    cdef _fill(self, callback, args, loop, context, bint debug)
 
 cdef class TimerHandle(Handle):
     cdef public double _when
@@ -42,7 +43,7 @@ cdef class TimerHandle(Handle):
     cdef public bint _scheduled
 
 cdef object _current_context()
-cdef _check_callback(object callback, str method, bint debug)
+cpdef _check_callback(object callback, str method, bint debug)
 cdef Handle _new_handle(object callback, tuple args, LoopCore loop, object context)
 
 cdef class LoopCore:

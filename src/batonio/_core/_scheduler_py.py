@@ -34,12 +34,9 @@ try:
 except ImportError:  # pragma: no cover - Cython is a build-time dependency only
     from .. import _cython_shim as cython  # type: ignore[no-redef]
 
-__all__ = ["Handle", "TimerHandle", "LoopCore", "READ", "WRITE"]
+from ._pollers import ERROR, READ, WRITE
 
-#: Poller event bits (they are epoll's EPOLLIN and EPOLLOUT; other pollers translate).
-READ = 0x001
-WRITE = 0x004
-_ERROR_BITS = 0x008 | 0x010  # EPOLLERR | EPOLLHUP: wake both directions.
+__all__ = ["Handle", "LoopCore", "TimerHandle"]
 
 _MIN_TIMERS_TO_PURGE = 100
 _MAX_POLL_TIMEOUT = 24 * 3600.0
@@ -68,17 +65,19 @@ class Handle:
         loop: Any,
         context: Context | None = None,
     ) -> None:
-        if context is None:
-            context = _current_context()
-        self._context = context
-        self._loop = loop
+        self._fill(callback, args, loop, context, loop is not None and bool(loop.get_debug()))
+
+    def _fill(
+        self, callback: Callable[..., object], args: Any, loop: Any, context: Context | None, debug: bool
+    ) -> None:
+        """Set every field: shared by the constructor and the loop's fast path."""
         self._callback = callback
         self._args = args
+        self._loop = loop
+        self._context = _current_context() if context is None else context
         self._cancelled = False
         self._repr = None
-        self._source_traceback = None
-        if loop is not None and loop.get_debug():
-            self._source_traceback = _format().extract_stack()
+        self._source_traceback = _format().extract_stack() if debug else None
 
     @property
     def __class__(self) -> type:  # type: ignore[override]
@@ -240,13 +239,7 @@ def _new_handle(
 ) -> Handle:
     """Build a Handle for one of our loops without the constructor's argument parsing."""
     handle: Handle = Handle.__new__(Handle)
-    handle._callback = callback
-    handle._args = args
-    handle._loop = loop
-    handle._context = _current_context() if context is None else context
-    handle._cancelled = False
-    handle._repr = None
-    handle._source_traceback = _format().extract_stack() if loop._debug else None
+    handle._fill(callback, args, loop, context, loop._debug)
     return handle
 
 
@@ -558,14 +551,14 @@ class LoopCore:
             if fd == self._wakeup_read_fd:
                 self._drain_wakeup()
                 continue
-            if mask & (READ | _ERROR_BITS):
+            if mask & (READ | ERROR):
                 handle = readers.get(fd)
                 if handle is not None:
                     if handle._cancelled:
                         self._remove_reader(fd)
                     else:
                         ready.append(handle)
-            if mask & (WRITE | _ERROR_BITS):
+            if mask & (WRITE | ERROR):
                 handle = writers.get(fd)
                 if handle is not None:
                     if handle._cancelled:
