@@ -1,25 +1,47 @@
 """The public event loop: the engine (``_core``) combined with ``asyncio.AbstractEventLoop``.
 
 The compiled core cannot inherit from a Python class, so the public class is assembled
-here, as uvloop does, and ``isinstance(loop, asyncio.AbstractEventLoop)`` holds.  I/O
-methods (transports, servers, subprocesses, signals) join this class from ``batonio.io``
-as they are built; until then the abstract methods raise NotImplementedError.
+here, as uvloop does, and ``isinstance(loop, asyncio.AbstractEventLoop)`` holds.  Each I/O
+concern joins the class as a mixin from ``batonio.io`` (sockets, sendfile, connections,
+servers, datagrams, signals); the engine below never imports them.
+
+The loop keeps ``_transports``, fd -> live transport, so that ``add_reader`` and the
+``sock_*`` calls refuse an fd a transport owns, with asyncio's message.
 """
 
 from __future__ import annotations
 
 import asyncio
-import socket
+import weakref
+from collections.abc import Callable
 from typing import Any
 
-from ._core._base_loop import BaseLoop
+from ._core._base_loop import BaseLoop, _fileobj_to_fd
+from .io._connections import ConnectionsMixin
+from .io._datagram import DatagramMixin
+from .io._sendfile import SendfileMixin
+from .io._servers import ServersMixin
 from .io._signals import SignalsMixin
+from .io._sockets import SocketsMixin
 
 __all__ = ["EventLoop", "new_event_loop"]
 
 
-class EventLoop(SignalsMixin, BaseLoop, asyncio.AbstractEventLoop):  # type: ignore[misc]
+class EventLoop(  # type: ignore[misc]
+    SignalsMixin,
+    SocketsMixin,
+    SendfileMixin,
+    ConnectionsMixin,
+    ServersMixin,
+    DatagramMixin,
+    BaseLoop,
+    asyncio.AbstractEventLoop,
+):
     """batonio's event loop: ``EventLoop(selector=None, *, clock=None)``."""
+
+    def __init__(self, selector: Any = None, *, clock: Callable[[], float] | None = None) -> None:
+        BaseLoop.__init__(self, selector, clock=clock)
+        self._transports: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
 
     def close(self) -> None:
         """Close the loop, removing its signal handlers first."""
@@ -27,24 +49,32 @@ class EventLoop(SignalsMixin, BaseLoop, asyncio.AbstractEventLoop):  # type: ign
             self._close_signals()
         BaseLoop.close(self)
 
-    async def getaddrinfo(
-        self,
-        host: Any,
-        port: Any,
-        *,
-        family: int = 0,
-        type: int = 0,
-        proto: int = 0,
-        flags: int = 0,
-    ) -> list[Any]:
-        """Resolve host and port in the default executor (socket.getaddrinfo)."""
-        return await self.run_in_executor(  # type: ignore[no-any-return]
-            None, socket.getaddrinfo, host, port, family, type, proto, flags
-        )
+    def _ensure_fd_no_transport(self, fd: Any) -> None:
+        """Refuse an fd (or file object) that one of our transports owns, as asyncio does."""
+        fileno = _fileobj_to_fd(fd)
+        transport = self._transports.get(fileno)
+        if transport is not None and not transport.is_closing():
+            raise RuntimeError(f"File descriptor {fd!r} is used by transport {transport!r}")
 
-    async def getnameinfo(self, sockaddr: Any, flags: int = 0) -> tuple[str, str]:
-        """Reverse-resolve an address in the default executor (socket.getnameinfo)."""
-        return await self.run_in_executor(None, socket.getnameinfo, sockaddr, flags)  # type: ignore[no-any-return]
+    def add_reader(self, fd: Any, callback: Callable[..., object], *args: Any) -> None:
+        """Call ``callback(*args)`` whenever ``fd`` is readable."""
+        self._ensure_fd_no_transport(fd)
+        BaseLoop.add_reader(self, fd, callback, *args)
+
+    def remove_reader(self, fd: Any) -> bool:
+        """Stop watching ``fd`` for reading; True if it was watched."""
+        self._ensure_fd_no_transport(fd)
+        return BaseLoop.remove_reader(self, fd)  # type: ignore[no-any-return]
+
+    def add_writer(self, fd: Any, callback: Callable[..., object], *args: Any) -> None:
+        """Call ``callback(*args)`` whenever ``fd`` is writable."""
+        self._ensure_fd_no_transport(fd)
+        BaseLoop.add_writer(self, fd, callback, *args)
+
+    def remove_writer(self, fd: Any) -> bool:
+        """Stop watching ``fd`` for writing; True if it was watched."""
+        self._ensure_fd_no_transport(fd)
+        return BaseLoop.remove_writer(self, fd)  # type: ignore[no-any-return]
 
 
 def new_event_loop() -> EventLoop:
