@@ -18,6 +18,8 @@ HOT_MODULES = [
     "batonio._api._locks_c",
     "batonio._api._queues_c",
     "batonio._api._tasks_c",
+    "batonio.io._transport_c",
+    "batonio.io._streams_c",
 ]
 
 
