@@ -1,0 +1,160 @@
+"""aiohttp's web server and client together on one loop: asyncio (the oracle) and batonio.
+
+Each test starts ``aiohttp.web`` on 127.0.0.1 and talks to it with ``aiohttp.ClientSession``
+in the same loop, run by ``asyncio.Runner(loop_factory=...)`` (the ``arun`` fixture, which
+checks the loop's class first).  The server reports its loop's class in ``X-Loop``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import os
+import ssl
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from _aiohttp_app import HELLO, chunk_bytes, serve_app
+from _integ import loop_class_name, require
+
+aiohttp = require("aiohttp")
+
+Run = Callable[..., Any]
+
+
+def test_get(arun: Run, loop_kind: str) -> None:
+    async def main() -> None:
+        async with serve_app() as url, aiohttp.ClientSession() as session:
+            async with session.get(url + "/hello") as resp:
+                assert resp.status == 200
+                assert await resp.read() == HELLO
+                assert resp.headers["X-Loop"] == loop_class_name(loop_kind)
+            async with session.get(url + "/missing") as resp:
+                assert resp.status == 404
+
+    arun(main())
+
+
+def test_post_body(arun: Run) -> None:
+    body = os.urandom(1024 * 1024 + 7)
+
+    async def main() -> None:
+        async with serve_app() as url, aiohttp.ClientSession() as session:
+            # A BytesIO, not bytes: aiohttp warns (ResourceWarning) about large raw bodies.
+            async with session.post(url + "/echo", data=io.BytesIO(body)) as resp:
+                assert resp.status == 200
+                assert resp.headers["X-Sha256"] == hashlib.sha256(body).hexdigest()
+                assert await resp.read() == body
+
+    arun(main())
+
+
+def test_post_chunked_upload(arun: Run) -> None:
+    parts = [os.urandom(n) for n in (1, 1000, 65536, 200_000)]
+
+    async def produce() -> AsyncIterator[bytes]:
+        for part in parts:
+            yield part
+
+    async def main() -> None:
+        async with serve_app() as url, aiohttp.ClientSession() as session:
+            async with session.post(url + "/echo", data=produce()) as resp:
+                assert resp.status == 200
+                assert await resp.read() == b"".join(parts)
+
+    arun(main())
+
+
+def test_streaming_response(arun: Run) -> None:
+    chunks, size = 40, 50_000
+
+    async def main() -> None:
+        async with serve_app() as url, aiohttp.ClientSession() as session:
+            params = {"chunks": str(chunks), "size": str(size)}
+            async with session.get(url + "/stream", params=params) as resp:
+                assert resp.status == 200
+                received = bytearray()
+                async for piece in resp.content.iter_chunked(8192):
+                    received += piece
+        expected = b"".join(chunk_bytes(i, size) for i in range(chunks))
+        assert len(received) == len(expected)
+        assert received == expected
+
+    arun(main())
+
+
+def test_websocket_echo(arun: Run) -> None:
+    big = os.urandom(300_000)
+
+    async def main() -> None:
+        async with serve_app() as url, aiohttp.ClientSession() as session:
+            async with session.ws_connect(url + "/ws", max_msg_size=0) as ws:
+                for i in range(50):
+                    await ws.send_str(f"message {i}")
+                    assert await ws.receive_str() == f"message {i}"
+                await ws.send_bytes(big)
+                assert await ws.receive_bytes() == big
+                await ws.send_str("close")
+                msg = await ws.receive()
+                assert msg.type == aiohttp.WSMsgType.CLOSE
+                assert ws.close_code == 4000
+
+    arun(main())
+
+
+def test_https_get(arun: Run, server_ssl: ssl.SSLContext, client_ssl: ssl.SSLContext) -> None:
+    async def main() -> None:
+        async with serve_app(ssl_context=server_ssl) as url:
+            connector = aiohttp.TCPConnector(ssl=client_ssl)
+            async with aiohttp.ClientSession(connector=connector) as session:
+                async with session.get(url + "/hello") as resp:
+                    assert resp.status == 200
+                    assert await resp.read() == HELLO
+                async with session.post(url + "/echo", data=b"x" * 100_000) as resp:
+                    assert await resp.read() == b"x" * 100_000
+
+    arun(main())
+
+
+def test_concurrent_clients(arun: Run) -> None:
+    async def main() -> None:
+        async with serve_app() as url, aiohttp.ClientSession() as session:
+
+            async def fetch(i: int) -> bytes:
+                payload = str(i).encode() * 1000
+                async with session.post(url + "/echo", data=payload) as resp:
+                    return await resp.read()
+
+            results = await asyncio.gather(*(fetch(i) for i in range(100)))
+        assert results == [str(i).encode() * 1000 for i in range(100)]
+
+    arun(main())
+
+
+@pytest.mark.load
+def test_keepalive_10k_requests(arun: Run) -> None:
+    total, conns = 10_000, 10
+
+    async def main() -> None:
+        connector = aiohttp.TCPConnector(limit=conns)
+        async with serve_app() as url, aiohttp.ClientSession(connector=connector) as session:
+            peers: set[str] = set()
+            errors: list[str] = []
+
+            async def worker(count: int) -> None:
+                for _ in range(count):
+                    async with session.get(url + "/hello") as resp:
+                        body = await resp.read()
+                        if resp.status != 200 or body != HELLO:
+                            errors.append(f"{resp.status} {body[:50]!r}")
+                async with session.get(url + "/peer") as resp:
+                    peers.add(await resp.text())
+
+            await asyncio.gather(*(worker(total // conns) for _ in range(conns)))
+        assert errors == []
+        # Keep-alive: the 10,000 requests went over at most `conns` connections.
+        assert 1 <= len(peers) <= conns
+
+    arun(main())
