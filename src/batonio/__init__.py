@@ -67,12 +67,14 @@ from ._api._taskutils import (
 from ._compat import EventLoopPolicy, install, is_installed, uninstall
 from ._core import Future, Handle, Task, TimerHandle
 from ._loop import EventLoop, new_event_loop
+from .io._servers import Server
 from ._version import __version__
 
 #: True when the compiled (Cython) hot path is running.
 EXTENSIONS: bool = _extensions.EXTENSIONS
 
 SelectorEventLoop = EventLoop
+BaseEventLoop = EventLoop
 DefaultEventLoopPolicy = EventLoopPolicy
 
 # asyncio's own objects, reused for interop: exception classes, the abstract base classes

@@ -23,6 +23,7 @@ from .io._sendfile import SendfileMixin
 from .io._servers import ServersMixin
 from .io._signals import SignalsMixin
 from .io._sockets import SocketsMixin
+from .io._tls import TLSMixin
 
 __all__ = ["EventLoop", "new_event_loop"]
 
@@ -34,6 +35,7 @@ class EventLoop(  # type: ignore[misc]
     ConnectionsMixin,
     ServersMixin,
     DatagramMixin,
+    TLSMixin,
     BaseLoop,
     asyncio.AbstractEventLoop,
 ):
@@ -42,6 +44,7 @@ class EventLoop(  # type: ignore[misc]
     def __init__(self, selector: Any = None, *, clock: Callable[[], float] | None = None) -> None:
         BaseLoop.__init__(self, selector, clock=clock)
         self._transports: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
+        self._unix_server_sockets: dict[Any, int] = {}
 
     def close(self) -> None:
         """Close the loop, removing its signal handlers first."""

@@ -1,0 +1,50 @@
+# Augmenting declarations for Cython pure-Python mode: the stream socket transport's fields.
+cimport cython
+
+cdef object _AsyncioTransport, _BufferedProtocol, _TransportSocket
+cdef Py_ssize_t _IOV_MAX
+cdef bint _HAS_SENDMSG
+
+cdef class SocketTransport:
+    cdef public object _loop
+    cdef public object _sock
+    cdef public int _fileno
+    cdef public dict _extra
+    cdef public object _protocol
+    cdef public bint _protocol_connected
+    cdef public bint _buffered
+    cdef public object _server
+    cdef public object _queue
+    cdef public Py_ssize_t _queued
+    cdef public Py_ssize_t _conn_lost
+    cdef public bint _closing
+    cdef public bint _paused
+    cdef public bint _eof
+    cdef public bint _writer_registered
+    cdef public bint _protocol_paused
+    cdef public Py_ssize_t _high_water
+    cdef public Py_ssize_t _low_water
+    cdef public object _empty_waiter
+    cdef public bytearray _read_buffer
+    cdef public object _read_view
+    cdef object __weakref__
+    cdef dict __dict__
+
+    cpdef _read_ready(self)
+    cdef _read_into_protocol(self)
+    cdef _on_eof(self)
+    cpdef write(self, data)
+    cdef _count_lost_write(self)
+    cdef _enqueue(self, data, Py_ssize_t start)
+    cdef _start_writing(self)
+    cdef _stop_writing(self)
+    cpdef _write_ready(self)
+    cdef _flush(self)
+    cdef _consume(self, Py_ssize_t sent)
+    cdef _drop_queue(self)
+    cdef _maybe_pause_protocol(self)
+    cdef _maybe_resume_protocol(self)
+    cpdef _recv_into(self, buf)
+    cpdef _send(self, data)
+    cpdef _sendmsg(self, chunks)
+    cpdef _shutdown_write(self)

@@ -1,0 +1,1 @@
+_transport_py.py

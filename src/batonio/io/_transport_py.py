@@ -1,0 +1,592 @@
+"""The stream socket transport: one read/write machinery for TCP and Unix stream sockets.
+
+This is the hot path of every network program, compiled by Cython in pure-Python mode
+(``_transport_c.pxd`` declares the fields) and also run as plain Python.  It follows the
+observable behaviour of asyncio's ``selector_events._SelectorSocketTransport`` (messages,
+the order of protocol calls, flow control at the water marks), with its own buffer
+discipline:
+
+- Reads go into one reusable ``bytearray`` with ``recv_into`` (or straight into a
+  ``BufferedProtocol``'s buffer); only the bytes received are copied out, never a fresh
+  256 KiB ``recv`` per read.
+- ``write`` sends at once when nothing is queued; what the kernel does not take is queued
+  as memoryviews over immutable bytes (mutable data is copied once, so the caller may reuse
+  its buffer) and sent with one vectored ``sendmsg`` when the socket is writable.
+- The queued byte count is kept as a number, so flow control costs no summing:
+  ``pause_writing`` fires when it goes above the high-water mark, ``resume_writing`` when it
+  falls to the low-water mark, exactly once each, as asyncio's ``_FlowControlMixin`` does.
+- ``connection_lost`` is called exactly once, from the loop, after every queued byte was
+  sent (``close``) or dropped (``abort``, fatal errors); the socket is closed right after.
+
+The byte-moving calls (``_recv_into``, ``_send``, ``_sendmsg``, ``_shutdown_write``) are
+the seam for pipes and TLS: a subclass over another kind of fd overrides only those.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import os
+import socket
+import warnings
+from typing import Any
+
+try:
+    import cython
+except ImportError:  # pragma: no cover - Cython is a build-time dependency only
+    from .. import _cython_shim as cython  # type: ignore[no-redef]
+
+from asyncio import trsock
+
+__all__ = ["SocketTransport", "set_nodelay"]
+
+_READ_BUFFER_SIZE = 256 * 1024
+_LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5
+try:
+    _IOV_MAX = os.sysconf("SC_IOV_MAX")
+except (AttributeError, OSError, ValueError):  # pragma: no cover - every Linux has it
+    _IOV_MAX = 16
+_HAS_SENDMSG = hasattr(socket.socket, "sendmsg")
+
+_AsyncioTransport = asyncio.Transport
+_BufferedProtocol = asyncio.BufferedProtocol
+_TransportSocket = trsock.TransportSocket
+
+
+def _logger() -> Any:
+    """asyncio's logger, looked up on use (tests patch it; it is only used on rare paths)."""
+    from asyncio.log import logger
+
+    return logger
+
+
+def set_nodelay(sock: socket.socket) -> None:
+    """Disable Nagle's algorithm on a TCP socket, as asyncio does for every stream transport."""
+    if (
+        sock.family in (socket.AF_INET, socket.AF_INET6)
+        and sock.type == socket.SOCK_STREAM
+        and sock.proto == socket.IPPROTO_TCP
+    ):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def _set_result_unless_cancelled(fut: Any, result: Any) -> None:
+    if not fut.cancelled():
+        fut.set_result(result)
+
+
+@cython.cclass
+class SocketTransport:
+    """A stream transport over a connected non-blocking socket; an ``asyncio.Transport``."""
+
+    _start_tls_compatible = True
+    _sendfile_compatible = True
+
+    def __init__(
+        self,
+        loop: Any,
+        sock: socket.socket,
+        protocol: Any,
+        waiter: Any = None,
+        extra: dict[str, Any] | None = None,
+        server: Any = None,
+    ) -> None:
+        self._loop = loop
+        self._sock = sock
+        self._fileno = sock.fileno()
+        self._extra = {} if extra is None else dict(extra)
+        self._fill_extra(sock)
+        self._protocol = None
+        self._protocol_connected = False
+        self._buffered = False
+        self.set_protocol(protocol)
+        self._server = server
+        self._queue = collections.deque()
+        self._queued = 0
+        self._conn_lost = 0
+        self._closing = False
+        self._paused = False
+        self._eof = False
+        self._writer_registered = False
+        self._protocol_paused = False
+        self._high_water = 64 * 1024
+        self._low_water = 16 * 1024
+        self._empty_waiter = None
+        self._read_buffer = bytearray(_READ_BUFFER_SIZE)
+        self._read_view = memoryview(self._read_buffer)
+        if server is not None:
+            server._attach(self)
+        loop._transports[self._fileno] = self
+        set_nodelay(sock)
+        loop.call_soon(protocol.connection_made, self)
+        loop.call_soon(self._start_reading)  # only once connection_made() has run
+        if waiter is not None:
+            loop.call_soon(_set_result_unless_cancelled, waiter, None)
+
+    def _fill_extra(self, sock: socket.socket) -> None:
+        extra = self._extra
+        extra["socket"] = _TransportSocket(sock)
+        try:
+            extra["sockname"] = sock.getsockname()
+        except OSError:
+            extra["sockname"] = None
+        if "peername" not in extra:
+            try:
+                extra["peername"] = sock.getpeername()
+            except OSError:
+                extra["peername"] = None
+
+    def _start_reading(self) -> None:
+        """Start reading, unless connection_made() paused reading or closed the transport."""
+        if not self._closing and not self._paused:
+            self._loop._add_reader(self._fileno, self._read_ready, ())
+
+    @property
+    def __class__(self) -> type:  # type: ignore[override]
+        """Present as ``asyncio.Transport`` so ``isinstance`` checks against it hold."""
+        return _AsyncioTransport
+
+    # ------------------------------------------------------------------ BaseTransport
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """Return transport information: 'socket', 'sockname', 'peername', ..."""
+        return self._extra.get(name, default)
+
+    def is_closing(self) -> bool:
+        """Return True once the transport is closing or closed."""
+        return self._closing
+
+    def set_protocol(self, protocol: Any) -> None:
+        """Use ``protocol`` from now on (a BufferedProtocol reads into its own buffers)."""
+        self._buffered = isinstance(protocol, _BufferedProtocol)
+        self._protocol = protocol
+        self._protocol_connected = True
+
+    def get_protocol(self) -> Any:
+        """Return the current protocol."""
+        return self._protocol
+
+    def close(self) -> None:
+        """Stop reading; send what is queued, then call connection_lost(None)."""
+        if self._closing:
+            return
+        self._closing = True
+        self._loop._remove_reader(self._fileno)
+        if not self._queued:
+            self._conn_lost += 1
+            self._stop_writing()
+            self._loop.call_soon(self._call_connection_lost, None)
+
+    def abort(self) -> None:
+        """Close at once, dropping queued data; connection_lost(None) follows."""
+        self._force_close(None)
+
+    # ------------------------------------------------------------------ ReadTransport
+    def is_reading(self) -> bool:
+        """Return True if the transport is receiving."""
+        return not self._closing and not self._paused
+
+    def pause_reading(self) -> None:
+        """Stop calling the protocol's data_received until resume_reading()."""
+        if self._closing or self._paused:
+            return
+        self._paused = True
+        self._loop._remove_reader(self._fileno)
+        if self._loop._debug:
+            _logger().debug("%r pauses reading", self)
+
+    def resume_reading(self) -> None:
+        """Resume receiving after pause_reading()."""
+        if self._closing or not self._paused:
+            return
+        self._paused = False
+        self._loop._add_reader(self._fileno, self._read_ready, ())
+        if self._loop._debug:
+            _logger().debug("%r resumes reading", self)
+
+    # ------------------------------------------------------------------ reading
+    def _read_ready(self) -> None:
+        """The socket is readable: hand what arrived to the protocol."""
+        if self._conn_lost:
+            return
+        if self._buffered:
+            self._read_into_protocol()
+            return
+        try:
+            nbytes = self._recv_into(self._read_buffer)
+        except (BlockingIOError, InterruptedError):
+            return
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Fatal read error on socket transport")
+            return
+        if not nbytes:
+            self._on_eof()
+            return
+        data = bytes(self._read_view[:nbytes])
+        try:
+            self._protocol.data_received(data)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Fatal error: protocol.data_received() call failed.")
+
+    def _read_into_protocol(self) -> None:
+        """BufferedProtocol: the kernel writes straight into the protocol's buffer."""
+        protocol = self._protocol
+        try:
+            buf = protocol.get_buffer(-1)
+            if not len(buf):
+                raise RuntimeError("get_buffer() returned an empty buffer")
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Fatal error: protocol.get_buffer() call failed.")
+            return
+        try:
+            nbytes = self._recv_into(buf)
+        except (BlockingIOError, InterruptedError):
+            return
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Fatal read error on socket transport")
+            return
+        if not nbytes:
+            self._on_eof()
+            return
+        try:
+            protocol.buffer_updated(nbytes)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Fatal error: protocol.buffer_updated() call failed.")
+
+    def _on_eof(self) -> None:
+        """The peer closed its side: ask the protocol whether to keep writing."""
+        if self._loop._debug:
+            _logger().debug("%r received EOF", self)
+        try:
+            keep_open = self._protocol.eof_received()
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Fatal error: protocol.eof_received() call failed.")
+            return
+        if keep_open:
+            self._loop._remove_reader(self._fileno)
+        else:
+            self.close()
+
+    # ------------------------------------------------------------------ WriteTransport
+    def write(self, data: Any) -> None:
+        """Send ``data`` (bytes-like) now, or queue what the kernel does not take yet."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(
+                f"data argument must be a bytes-like object, not {type(data).__name__!r}"
+            )
+        if self._eof:
+            raise RuntimeError("Cannot call write() after write_eof()")
+        if self._empty_waiter is not None:
+            raise RuntimeError("unable to write; sendfile is in progress")
+        if not data:
+            return
+        if self._conn_lost:
+            self._count_lost_write()
+            return
+        if self._queued:
+            self._enqueue(data, 0)
+            self._maybe_pause_protocol()
+            return
+        try:
+            sent = self._send(data)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Fatal write error on socket transport")
+            return
+        if sent == len(data):
+            return
+        self._enqueue(data, sent)
+        self._start_writing()
+        self._maybe_pause_protocol()
+
+    def writelines(self, list_of_data: Any) -> None:
+        """Write every buffer of the iterable, with one vectored send where possible."""
+        if self._eof:
+            raise RuntimeError("Cannot call writelines() after write_eof()")
+        if self._empty_waiter is not None:
+            raise RuntimeError("unable to writelines; sendfile is in progress")
+        chunks = [chunk for chunk in list_of_data]
+        if not chunks:
+            return
+        for chunk in chunks:
+            if not isinstance(chunk, (bytes, bytearray, memoryview)):
+                raise TypeError(
+                    f"data argument must be a bytes-like object, not {type(chunk).__name__!r}"
+                )
+        if self._conn_lost:
+            self._count_lost_write()
+            return
+        for chunk in chunks:
+            if len(chunk):
+                self._enqueue(chunk, 0)
+        if not self._queued:
+            return
+        if not self._writer_registered:
+            self._flush()
+            if self._queued and not self._conn_lost:
+                self._start_writing()
+        self._maybe_pause_protocol()
+
+    def _count_lost_write(self) -> None:
+        """A write after the connection was lost: counted, and logged once it repeats."""
+        if self._conn_lost >= _LOG_THRESHOLD_FOR_CONNLOST_WRITES:
+            _logger().warning("socket.send() raised exception.")
+        self._conn_lost += 1
+
+    def _enqueue(self, data: Any, start: cython.Py_ssize_t) -> None:
+        """Queue ``data[start:]``; mutable buffers are copied so the caller may reuse them."""
+        if type(data) is bytes:
+            chunk = memoryview(data)[start:] if start else data
+        else:
+            chunk = bytes(memoryview(data).cast("B")[start:])
+        self._queue.append(chunk)
+        self._queued += len(chunk)
+
+    def _start_writing(self) -> None:
+        if not self._writer_registered:
+            self._writer_registered = True
+            self._loop._add_writer(self._fileno, self._write_ready, ())
+
+    def _stop_writing(self) -> None:
+        if self._writer_registered:
+            self._writer_registered = False
+            self._loop._remove_writer(self._fileno)
+
+    def _write_ready(self) -> None:
+        """The socket is writable: send the queue, then finish what waited for it."""
+        if self._conn_lost:
+            return
+        self._flush()
+        if self._conn_lost:
+            return
+        self._maybe_resume_protocol()  # the protocol may write more from resume_writing
+        if self._queued:
+            return
+        self._stop_writing()
+        waiter = self._empty_waiter
+        if waiter is not None:
+            waiter.set_result(None)
+        if self._closing:
+            self._call_connection_lost(None)
+        elif self._eof:
+            self._shutdown_write()
+
+    def _flush(self) -> None:
+        """Send as much of the queue as the kernel takes now, in one call."""
+        queue = self._queue
+        try:
+            if len(queue) == 1 or not _HAS_SENDMSG:
+                sent = self._send(queue[0])
+            elif len(queue) <= _IOV_MAX:
+                sent = self._sendmsg(queue)
+            else:
+                sent = self._sendmsg([queue[i] for i in range(_IOV_MAX)])
+        except (BlockingIOError, InterruptedError):
+            return
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._stop_writing()
+            self._drop_queue()
+            self._fatal_error(exc, "Fatal write error on socket transport")
+            waiter = self._empty_waiter
+            if waiter is not None and not waiter.done():
+                waiter.set_exception(exc)
+            return
+        self._consume(sent)
+
+    def _consume(self, sent: cython.Py_ssize_t) -> None:
+        """Drop ``sent`` bytes from the head of the queue."""
+        queue = self._queue
+        self._queued -= sent
+        while sent:
+            chunk = queue[0]
+            size = len(chunk)
+            if size <= sent:
+                queue.popleft()
+                sent -= size
+            else:
+                queue[0] = memoryview(chunk)[sent:]
+                break
+
+    def _drop_queue(self) -> None:
+        self._queue.clear()
+        self._queued = 0
+
+    def write_eof(self) -> None:
+        """Shut down the write side once the queue is sent."""
+        if self._closing or self._eof:
+            return
+        self._eof = True
+        if not self._queued:
+            self._shutdown_write()
+
+    def can_write_eof(self) -> bool:
+        """Return True: a socket can shut down its write side."""
+        return True
+
+    # ------------------------------------------------------------------ flow control
+    def get_write_buffer_size(self) -> int:
+        """Return the number of bytes queued for sending."""
+        return self._queued  # type: ignore[no-any-return]
+
+    def get_write_buffer_limits(self) -> tuple[int, int]:
+        """Return ``(low, high)``: the water marks of write flow control."""
+        return (self._low_water, self._high_water)
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        """Set the water marks (defaults 64 KiB and a quarter of high); may pause the protocol."""
+        if high is None:
+            high = 64 * 1024 if low is None else 4 * low
+        if low is None:
+            low = high // 4
+        if not high >= low >= 0:
+            raise ValueError(f"high ({high!r}) must be >= low ({low!r}) must be >= 0")
+        self._high_water = high
+        self._low_water = low
+        self._maybe_pause_protocol()
+
+    def _maybe_pause_protocol(self) -> None:
+        if self._queued <= self._high_water or self._protocol_paused:
+            return
+        self._protocol_paused = True
+        try:
+            self._protocol.pause_writing()
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._report_flow_error("protocol.pause_writing() failed", exc)
+
+    def _maybe_resume_protocol(self) -> None:
+        if not self._protocol_paused or self._queued > self._low_water:
+            return
+        self._protocol_paused = False
+        try:
+            self._protocol.resume_writing()
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._report_flow_error("protocol.resume_writing() failed", exc)
+
+    def _report_flow_error(self, message: str, exc: BaseException) -> None:
+        self._loop.call_exception_handler(
+            {"message": message, "exception": exc, "transport": self, "protocol": self._protocol}
+        )
+
+    # ------------------------------------------------------------------ the kernel calls
+    def _recv_into(self, buf: Any) -> int:
+        return self._sock.recv_into(buf)  # type: ignore[no-any-return]
+
+    def _send(self, data: Any) -> int:
+        return self._sock.send(data)  # type: ignore[no-any-return]
+
+    def _sendmsg(self, chunks: Any) -> int:
+        return self._sock.sendmsg(chunks)  # type: ignore[no-any-return]
+
+    def _shutdown_write(self) -> None:
+        self._sock.shutdown(socket.SHUT_WR)
+
+    # ------------------------------------------------------------------ ending
+    def _fatal_error(self, exc: BaseException, message: str = "Fatal error on transport") -> None:
+        """Report a non-OS error to the loop, then close at once with ``exc``."""
+        if isinstance(exc, OSError):
+            if self._loop._debug:
+                _logger().debug("%r: %s", self, message, exc_info=True)
+        else:
+            self._loop.call_exception_handler(
+                {"message": message, "exception": exc, "transport": self, "protocol": self._protocol}
+            )
+        self._force_close(exc)
+
+    def _force_close(self, exc: BaseException | None) -> None:
+        if self._conn_lost:
+            return
+        if self._queued:
+            self._drop_queue()
+        self._stop_writing()
+        if not self._closing:
+            self._closing = True
+            self._loop._remove_reader(self._fileno)
+        self._conn_lost += 1
+        self._loop.call_soon(self._call_connection_lost, exc)
+
+    def _call_connection_lost(self, exc: BaseException | None) -> None:
+        """Tell the protocol (once), close the socket, and let go of loop and protocol."""
+        try:
+            if self._protocol_connected:
+                self._protocol.connection_lost(exc)
+        finally:
+            self._release()
+        waiter = self._empty_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(ConnectionError("Connection is closed by peer"))
+
+    def _release(self) -> None:
+        sock = self._sock
+        if sock is None:
+            return
+        loop = self._loop
+        if loop._transports.get(self._fileno) is self:
+            del loop._transports[self._fileno]
+        sock.close()
+        self._sock = None
+        self._protocol = None
+        self._loop = None
+        server = self._server
+        if server is not None:
+            self._server = None
+            server._detach(self)
+
+    # ------------------------------------------------------------------ sendfile hooks
+    def _make_empty_waiter(self) -> Any:
+        """A future completed once the queue is empty; writes are refused until reset."""
+        if self._empty_waiter is not None:
+            raise RuntimeError("Empty waiter is already set")
+        waiter = self._loop.create_future()
+        self._empty_waiter = waiter
+        if not self._queued:
+            waiter.set_result(None)
+        return waiter
+
+    def _reset_empty_waiter(self) -> None:
+        self._empty_waiter = None
+
+    # ------------------------------------------------------------------ representation
+    def __repr__(self) -> str:
+        info = [type(self).__name__]
+        if self._sock is None:
+            info.append("closed")
+        elif self._closing:
+            info.append("closing")
+        info.append(f"fd={self._fileno}")
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            info.append("read=polling" if self._fileno in loop._readers else "read=idle")
+            state = "polling" if self._writer_registered else "idle"
+            info.append(f"write=<{state}, bufsize={self._queued}>")
+        return "<{}>".format(" ".join(info))
+
+    def __del__(self) -> None:
+        sock = self._sock
+        if sock is not None:
+            warnings.warn(f"unclosed transport {self!r}", ResourceWarning, source=self)
+            sock.close()
+            self._sock = None
+            server = self._server
+            if server is not None:
+                self._server = None
+                server._detach(self)
