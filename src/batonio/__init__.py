@@ -68,6 +68,15 @@ from ._compat import EventLoopPolicy, install, is_installed, uninstall
 from ._core import Future, Handle, Task, TimerHandle
 from ._loop import EventLoop, new_event_loop
 from .io._servers import Server
+from .io._streams import (
+    StreamReader,
+    StreamReaderProtocol,
+    StreamWriter,
+    open_connection,
+    open_unix_connection,
+    start_server,
+    start_unix_server,
+)
 from ._version import __version__
 
 #: True when the compiled (Cython) hot path is running.

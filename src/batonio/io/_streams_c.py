@@ -1,0 +1,1 @@
+_streams_py.py
