@@ -34,8 +34,13 @@ ISSUE3_MODULES = ["test_base_events", "test_events", "test_futures", "test_futur
                   "test_tasks", "test_runners", "test_context", "test_pep492", "test_threads"]
 if sys.version_info >= (3, 12):
     ISSUE3_MODULES.append("test_eager_task_factory")
+# Issue 8 (networking): these run against batonio's loop with the issue-3 modules.
+NET_MODULES = ["test_sock_lowlevel", "test_streams", "test_server", "test_buffered_proto",
+               "test_protocols", "test_transports", "test_sendfile"]
+ISSUE3_MODULES += NET_MODULES
 API_MODULES = ["test_locks", "test_queues", "test_tasks", "test_taskgroups", "test_timeouts",
-               "test_waitfor", "test_threads", "test_pep492", "test_context", "test_runners"]
+               "test_waitfor", "test_threads", "test_pep492", "test_context", "test_runners",
+               "test_streams"]
 # Modules split into this many child processes (by whole test classes), to balance -j 2.
 SHARDS = {"test_tasks": 2}
 # Slowest first, so that two workers finish together.

@@ -265,7 +265,7 @@ class ConnectionsMixin:
         waiter = self.create_future()  # type: ignore[attr-defined]
         if ssl:
             sslcontext = None if isinstance(ssl, bool) else ssl
-            transport = self._make_tls_transport(  # type: ignore[attr-defined]
+            transport = self._make_ssl_transport(  # type: ignore[attr-defined]
                 sock, protocol, sslcontext, waiter, server_side=server_side,
                 server_hostname=server_hostname, ssl_handshake_timeout=ssl_handshake_timeout,
                 ssl_shutdown_timeout=ssl_shutdown_timeout,

@@ -507,7 +507,7 @@ class ServersMixin:
         try:
             protocol = protocol_factory()
             waiter = self.create_future()  # type: ignore[attr-defined]
-            transport = self._make_tls_transport(  # type: ignore[attr-defined]
+            transport = self._make_ssl_transport(  # type: ignore[attr-defined]
                 conn, protocol, sslcontext, waiter, server_side=True, extra=extra, server=server,
                 ssl_handshake_timeout=ssl_handshake_timeout, ssl_shutdown_timeout=ssl_shutdown_timeout,
             )

@@ -18,9 +18,9 @@ __all__ = ["TLSMixin"]
 
 
 class TLSMixin:
-    """``_make_tls_transport`` for connections and servers, and ``start_tls``."""
+    """``_make_ssl_transport`` for connections and servers, and ``start_tls``."""
 
-    def _make_tls_transport(
+    def _make_ssl_transport(
         self,
         rawsock: Any,
         protocol: Any,
