@@ -226,8 +226,10 @@ class StreamReader:
         """Remove and return at most ``n`` (> 0) bytes; a non-int ``n`` is sliced as asyncio slices."""
         if type(n) is int:
             return self._take(min(n, len(self._buffer)))
-        data = bytes(self._buffer[:n])  # raises asyncio's TypeError for a float
-        del self._buffer[:n]
+        # A slice object, so that a float fails with the slicing TypeError asyncio's gives.
+        head = slice(None, n)
+        data = bytes(self._buffer[head])
+        del self._buffer[head]
         return data
 
     def _incomplete(self, expected: Any) -> IncompleteReadError:
