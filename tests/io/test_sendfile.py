@@ -6,6 +6,7 @@ import contextlib
 import io
 import os
 import socket
+import sys
 from asyncio import constants
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -286,6 +287,15 @@ async def connection(loop: Any, close_after: int = 0) -> AsyncIterator[tuple[Any
         await server.wait_closed()
 
 
+def skip_asyncio_fallback_corruption(loop_kind: str) -> None:
+    """asyncio 3.12+ corrupts the data its own transport fallback sends."""
+    if loop_kind == "asyncio" and sys.version_info >= (3, 12):
+        pytest.skip(
+            "asyncio 3.12+'s transport queues a view of the caller's buffer (the zero-copy "
+            "write of gh-91166), which its sendfile fallback then overwrites with the next chunk"
+        )
+
+
 def force_fallback(loop: Any) -> None:
     """Make the native path unavailable, as CPython's test_sendfile does."""
 
@@ -324,14 +334,16 @@ def test_sendfile_between_writes(loop: Any, run: Run, data_file: BinaryIO) -> No
     assert (sent, received) == (len(DATA), prefix + DATA + suffix)
 
 
-def test_sendfile_fallback(loop: Any, run: Run, data_file: BinaryIO) -> None:
+def test_sendfile_fallback(loop: Any, loop_kind: str, run: Run, data_file: BinaryIO) -> None:
+    skip_asyncio_fallback_corruption(loop_kind)
     force_fallback(loop)
     prefix = b"p" * 100_000  # queued before: the fallback writes after it
     assert run(bounded(send_file(loop, data_file, 7, 200_000, prefix=prefix))) == (200_000, prefix + DATA[7:200_007])
     assert data_file.tell() == 200_007
 
 
-def test_sendfile_fallback_of_a_file_without_fileno(loop: Any, run: Run) -> None:
+def test_sendfile_fallback_of_a_file_without_fileno(loop: Any, loop_kind: str, run: Run) -> None:
+    skip_asyncio_fallback_corruption(loop_kind)
     file = io.BytesIO(DATA)
     assert run(bounded(send_file(loop, file))) == (len(DATA), DATA)
     assert file.tell() == len(DATA)

@@ -9,6 +9,7 @@ import ssl
 import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any
+from unittest.mock import Mock
 
 import pytest
 
@@ -295,6 +296,24 @@ def test_sock_sendto_and_recvfrom(
     (data, address), expected = run(bounded(main()))
     assert data == b"datagram"
     assert address == expected
+
+
+def test_sock_sendto_retries_until_sent(
+    loop: Any, loop_kind: str, run: Run, udp_pair: tuple[socket.socket, socket.socket]
+) -> None:
+    skip_uvloop_datagrams(loop_kind)
+    a, b = udp_pair
+    blocked = Mock(a)  # sendto blocks until the real method is put back
+    blocked.gettimeout = a.gettimeout
+    blocked.fileno = a.fileno
+    blocked.sendto.configure_mock(side_effect=BlockingIOError)
+
+    async def main() -> tuple[bytes, Any]:
+        loop.call_soon(setattr, blocked, "sendto", a.sendto)
+        await loop.sock_sendto(blocked, b"blocked", b.getsockname())
+        return await loop.sock_recvfrom(b, 100)  # type: ignore[no-any-return]
+
+    assert run(bounded(main())) == (b"blocked", a.getsockname())
 
 
 def test_sock_recvfrom_into(

@@ -113,12 +113,16 @@ def _check_socket(sock: Any) -> None:
 # Each runs as the reader/writer handle of one pending sock_* call: it retries the operation
 # and completes the call's future, or returns to wait for the next readiness event.  A done
 # future means the call was cancelled and its done-callback is about to unregister us.
-def _retry(fut: Future, operation: Callable[..., Any], args: tuple[Any, ...]) -> None:
-    """Retry ``operation(*args)`` (recv, recv_into, recvfrom, recvfrom_into, sendto)."""
+def _retry(fut: Future, sock: Any, method: str, args: tuple[Any, ...]) -> None:
+    """Retry ``sock.<method>(*args)`` (recv, recv_into, recvfrom, recvfrom_into, sendto).
+
+    The method is looked up on each attempt, as asyncio does: a wrapper or a test double
+    may replace it while the call waits.
+    """
     if fut.done():
         return
     try:
-        result = operation(*args)
+        result = getattr(sock, method)(*args)
     except (BlockingIOError, InterruptedError):
         return
     except (SystemExit, KeyboardInterrupt):
@@ -302,7 +306,7 @@ class SocketsMixin:
             return sock.recv(n)
         except (BlockingIOError, InterruptedError):
             pass
-        fut = self._wait_readable(sock, _retry, (sock.recv, (n,)))
+        fut = self._wait_readable(sock, _retry, (sock, "recv", (n,)))
         try:
             return await fut  # type: ignore[no-any-return]
         finally:
@@ -315,7 +319,7 @@ class SocketsMixin:
             return sock.recv_into(buf)
         except (BlockingIOError, InterruptedError):
             pass
-        fut = self._wait_readable(sock, _retry, (sock.recv_into, (buf,)))
+        fut = self._wait_readable(sock, _retry, (sock, "recv_into", (buf,)))
         try:
             return await fut  # type: ignore[no-any-return]
         finally:
@@ -328,7 +332,7 @@ class SocketsMixin:
             return sock.recvfrom(bufsize)
         except (BlockingIOError, InterruptedError):
             pass
-        fut = self._wait_readable(sock, _retry, (sock.recvfrom, (bufsize,)))
+        fut = self._wait_readable(sock, _retry, (sock, "recvfrom", (bufsize,)))
         try:
             return await fut  # type: ignore[no-any-return]
         finally:
@@ -343,7 +347,7 @@ class SocketsMixin:
             return sock.recvfrom_into(buf, nbytes)
         except (BlockingIOError, InterruptedError):
             pass
-        fut = self._wait_readable(sock, _retry, (sock.recvfrom_into, (buf, nbytes)))
+        fut = self._wait_readable(sock, _retry, (sock, "recvfrom_into", (buf, nbytes)))
         try:
             return await fut  # type: ignore[no-any-return]
         finally:
@@ -373,7 +377,7 @@ class SocketsMixin:
             return sock.sendto(data, address)
         except (BlockingIOError, InterruptedError):
             pass
-        fut = self._wait_writable(sock, _retry, (sock.sendto, (data, address)))
+        fut = self._wait_writable(sock, _retry, (sock, "sendto", (data, address)))
         try:
             return await fut  # type: ignore[no-any-return]
         finally:
