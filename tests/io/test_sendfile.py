@@ -6,7 +6,9 @@ import contextlib
 import io
 import os
 import socket
+import ssl
 import sys
+import sysconfig
 from asyncio import constants
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -265,14 +267,32 @@ class Sender(asyncio.Protocol):
         self.done.set_result(None)
 
 
+def tls_contexts() -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """Server and client contexts with CPython's test certificate (skip if it is absent)."""
+    certificate = Path(sysconfig.get_paths()["stdlib"]) / "test" / "certdata" / "keycert.pem"
+    if not certificate.exists():
+        pytest.skip("CPython's test certificates are not installed")
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(certificate)
+    client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    client.check_hostname = False
+    client.verify_mode = ssl.CERT_NONE
+    return server, client
+
+
 @contextlib.asynccontextmanager
-async def connection(loop: Any, close_after: int = 0) -> AsyncIterator[tuple[Any, Sender, Receiver]]:
+async def connection(
+    loop: Any, close_after: int = 0, tls: bool = False
+) -> AsyncIterator[tuple[Any, Sender, Receiver]]:
     """A client transport connected to a Receiver, with small socket buffers."""
+    server_tls, client_tls = tls_contexts() if tls else (None, None)
     receiver = Receiver(loop, close_after)
-    server = await loop.create_server(lambda: receiver, "127.0.0.1", 0)
+    server = await loop.create_server(lambda: receiver, "127.0.0.1", 0, ssl=server_tls)
     try:
         server.sockets[0].setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, BUF_SIZE)
-        transport, sender = await loop.create_connection(lambda: Sender(loop), *server.sockets[0].getsockname())
+        transport, sender = await loop.create_connection(
+            lambda: Sender(loop), *server.sockets[0].getsockname(), ssl=client_tls
+        )
         try:
             transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, BUF_SIZE)
             await receiver.connected
@@ -347,6 +367,28 @@ def test_sendfile_fallback_of_a_file_without_fileno(loop: Any, loop_kind: str, r
     file = io.BytesIO(DATA)
     assert run(bounded(send_file(loop, file))) == (len(DATA), DATA)
     assert file.tell() == len(DATA)
+
+
+def test_sendfile_over_tls_falls_back(loop: Any, run: Run, data_file: BinaryIO) -> None:
+    async def main() -> tuple[int, bytes, bool]:
+        async with connection(loop, tls=True) as (transport, sender, receiver):
+            sent = await loop.sendfile(transport, data_file, 10, 100_000)
+            restored = transport.get_protocol() is sender and transport.is_reading()
+            transport.close()
+            await receiver.done
+            return sent, bytes(receiver.data), restored
+
+    assert run(bounded(main())) == (100_000, DATA[10:100_010], True)
+    assert data_file.tell() == 100_010
+
+
+def test_sendfile_over_tls_without_fallback(loop: Any, run: Run, data_file: BinaryIO) -> None:
+    async def main() -> None:
+        async with connection(loop, tls=True) as (transport, _, _receiver):
+            with pytest.raises(RuntimeError, match="^fallback is disabled and native sendfile is not supported"):
+                await loop.sendfile(transport, data_file, fallback=False)
+
+    run(bounded(main()))
 
 
 def test_sendfile_fallback_restores_the_protocol(loop: Any, run: Run, data_file: BinaryIO) -> None:
