@@ -23,6 +23,6 @@ cdef class StreamReader:
     cpdef _maybe_resume_transport(self)
     cdef _pause_transport(self)
     cdef bytes _take(self, Py_ssize_t n)
-    cdef bytes _take_upto(self, object n)
+    cdef bytes _take_slice(self, object n)
     cdef object _incomplete(self, object expected)
     cdef object _line_now(self)

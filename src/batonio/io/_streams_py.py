@@ -222,10 +222,8 @@ class StreamReader:
         del buffer[:n]
         return data
 
-    def _take_upto(self, n: Any) -> bytes:
-        """Remove and return at most ``n`` (> 0) bytes; a non-int ``n`` is sliced as asyncio slices."""
-        if type(n) is int:
-            return self._take(min(n, len(self._buffer)))
+    def _take_slice(self, n: Any) -> bytes:
+        """Remove and return ``buffer[:n]`` for a size that is not an int, as asyncio slices."""
         # A slice object, so that a float fails with the slicing TypeError asyncio's gives.
         head = slice(None, n)
         data = bytes(self._buffer[head])
@@ -251,7 +249,8 @@ class StreamReader:
         if end == -1 or end > self._limit:
             return None
         line = self._take(end + 1)
-        self._maybe_resume_transport()
+        if self._paused:
+            self._maybe_resume_transport()
         return line
 
     async def readline(self) -> bytes:
@@ -336,9 +335,11 @@ class StreamReader:
                 "Separator is found, but chunk is longer than limit", match_start
             )
         chunk = self._take(match_end)
-        self._maybe_resume_transport()
+        if self._paused:
+            self._maybe_resume_transport()
         return chunk
 
+    @cython.locals(buflen=cython.Py_ssize_t)  # type: ignore[untyped-decorator]
     async def read(self, n: int = -1) -> bytes:
         """Read up to ``n`` bytes as soon as any are there; ``n < 0``: read to EOF."""
         if self._exception is not None:
@@ -357,8 +358,13 @@ class StreamReader:
             return b"".join(blocks)
         if not self._buffer and not self._eof:
             await self._wait_for_data("read")
-        data = self._take_upto(n)
-        self._maybe_resume_transport()
+        if type(n) is int:
+            buflen = len(self._buffer)
+            data = self._take(n if n < buflen else buflen)
+        else:
+            data = self._take_slice(n)
+        if self._paused:
+            self._maybe_resume_transport()
         return data
 
     async def readexactly(self, n: int) -> bytes:
@@ -373,8 +379,9 @@ class StreamReader:
             if self._eof:
                 raise self._incomplete(n)
             await self._wait_for_data("readexactly")
-        data = self._take_upto(n)
-        self._maybe_resume_transport()
+        data = self._take(n) if type(n) is int else self._take_slice(n)
+        if self._paused:
+            self._maybe_resume_transport()
         return data
 
     def __aiter__(self) -> StreamReader:
