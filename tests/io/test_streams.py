@@ -537,6 +537,38 @@ def test_rejected_connection_is_aborted(loop: asyncio.AbstractEventLoop) -> None
     assert transport.closing and contexts[0]["message"].startswith("An open stream was garbage")
 
 
+def test_debug_mode_records_where_the_reader_was_made(loop: asyncio.AbstractEventLoop) -> None:
+    loop.set_debug(True)
+    reader = _reader(loop)
+    assert reader._source_traceback[-1].filename == __file__  # _reader() above
+    assert StreamReaderProtocol(reader, loop=loop)._source_traceback is reader._source_traceback
+    loop.set_debug(False)
+    assert _reader(loop)._source_traceback is None
+
+
+def test_eof_over_tls_does_not_keep_the_transport_open(loop: asyncio.AbstractEventLoop) -> None:
+    class TLSTransport(FakeTransport):
+        def get_extra_info(self, name: str, default: Any = None) -> Any:
+            return "a context" if name == "sslcontext" else default
+
+    reader = _reader(loop)
+    protocol = StreamReaderProtocol(reader, loop=loop)
+    protocol.connection_made(TLSTransport())
+    assert protocol._over_ssl and protocol.eof_received() is False and reader.at_eof()
+
+
+def test_an_unawaited_close_error_is_not_reported(run: Run, loop: asyncio.AbstractEventLoop) -> None:
+    contexts: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, ctx: contexts.append(ctx))
+    protocol = StreamReaderProtocol(_reader(loop), loop=loop)
+    protocol.connection_made(FakeTransport())
+    protocol.connection_lost(ConnectionResetError("reset"))  # nobody awaits wait_closed()
+    del protocol
+    gc.collect()
+    run(_spin())
+    assert contexts == []
+
+
 # ------------------------------------------------------------------------ writing, by hand
 def test_writer_passes_through_to_the_transport(run: Run, loop: asyncio.AbstractEventLoop) -> None:
     reader = _reader(loop)
@@ -857,6 +889,37 @@ def test_write_and_drain_after_close_raise_connection_lost(
                 writer.write(b"data")
                 await writer.drain()
     run(main())
+
+
+def test_start_tls_upgrades_both_ends(run: Run, loop: asyncio.AbstractEventLoop) -> None:
+    ssl = pytest.importorskip("ssl")
+    from test.test_asyncio import utils as test_utils
+
+    server_context = test_utils.simple_server_sslcontext()
+    client_context = test_utils.simple_client_sslcontext()
+
+    async def upgrade_then_echo(reader: Any, writer: Any) -> None:
+        assert await reader.readline() == b"STARTTLS\n"
+        writer.write(b"OK\n")
+        await writer.start_tls(server_context)
+        assert writer.get_extra_info("sslcontext") is server_context
+        await _echo_lines(reader, writer)
+
+    async def main() -> list[bytes]:
+        server = await batonio.start_server(upgrade_then_echo, "127.0.0.1", 0)
+        async with server:
+            reader, writer = await batonio.open_connection(*server.sockets[0].getsockname())
+            writer.write(b"STARTTLS\n")
+            assert await reader.readline() == b"OK\n"
+            await writer.start_tls(client_context, server_hostname="localhost")
+            assert isinstance(writer.get_extra_info("ssl_object"), ssl.SSLObject)
+            assert writer._protocol._over_ssl
+            writer.write(b"secret\n")
+            answer = await reader.readline()
+            writer.close()
+            await writer.wait_closed()
+            return [answer]
+    assert run(main()) == [b"SECRET\n"]
 
 
 def test_server_handler_exception_goes_to_the_exception_handler(
