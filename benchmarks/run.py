@@ -14,6 +14,7 @@ which a noisy neighbour on a shared machine disturbs less than wall time.
     python benchmarks/run.py --quick --rounds 1    # a smoke run
     python benchmarks/run.py --loop asyncio --loop batonio --bench sleep0 --rounds 7
     python benchmarks/run.py --api batonio         # batonio's loops run batonio's own API
+    python benchmarks/run.py --group tcp --group http   # only the I/O workloads
 
 See ``benchmarks/README.md``.
 """
@@ -44,6 +45,8 @@ REPO = HERE.parent
 CHILD = HERE / "_child.py"
 RESULTS = HERE / "results"
 QUICK_SCALE = 0.1
+#: ``--loadgen`` for the HTTP workload, passed to the children (None: the workload's default).
+LOADGEN: str | None = None
 
 
 # --------------------------------------------------------------------------- environment
@@ -106,6 +109,8 @@ def _child_env(variant: _loops.Variant) -> dict[str, str]:
     # A variant that does not ask for the pure build must not inherit the switch either.
     env.pop("BATONIO_NO_EXTENSIONS", None)
     env.update(variant.env)
+    if LOADGEN is not None:
+        env["BATONIO_BENCH_LOADGEN"] = LOADGEN
     return env
 
 
@@ -188,7 +193,11 @@ def measure(
                 samples[bench][v.label].append(result)
                 done += 1
                 if progress:
-                    status = result.get("error") or f"{result['wall'] * 1000:.0f} ms"
+                    status = (
+                        result.get("error")
+                        or result.get("skipped")
+                        or f"{result['wall'] * 1000:.0f} ms"
+                    )
                     line = f"[{done}/{total}] round {r + 1}: {bench} on {v.label}: {status}"
                     print(f"\r{line[:100]:<100}", end="", file=sys.stderr, flush=True)
                 elif "error" in result:
@@ -200,9 +209,11 @@ def measure(
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Median, spread and per-CPU-second rate of one (bench, loop) cell."""
-    good = [s for s in runs if "error" not in s]
+    if runs and all("skipped" in s for s in runs):
+        return {"skipped": runs[0]["skipped"]}
+    good = [s for s in runs if "error" not in s and "skipped" not in s]
     if not good:
-        errors = sorted({s["error"] for s in runs})
+        errors = sorted({s.get("error") or s.get("skipped", "?") for s in runs})
         return {"error": "; ".join(errors)}
     walls = [s["wall"] for s in good]
     cpus = [s["cpu"] for s in good]
@@ -235,10 +246,28 @@ def _rate(x: float) -> str:
 
 
 def _ratio(ref: dict[str, Any] | None, cell: dict[str, Any], key: str, invert: bool) -> str:
-    if ref is None or "error" in ref or "error" in cell or not cell[key] or not ref[key]:
+    if ref is None or "wall" not in ref or "wall" not in cell or not cell[key] or not ref[key]:
         return "-"
     r = ref[key] / cell[key] if invert else cell[key] / ref[key]
     return f"{r:.2f}x"
+
+
+def _io_notes(table: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+    """Header lines saying how the I/O workloads in this run were set up."""
+    notes = []
+    if any(bench.startswith("tcp_") for bench in table):
+        notes.append(
+            "  tcp_*:   echo server and clients in the same loop and process over 127.0.0.1;"
+            " ops = verified round trips, CPU = both ends"
+        )
+    if "http_keepalive" in table:
+        http = workloads.http_keepalive
+        notes.append(
+            f"  http:    load from {http.load_generator(LOADGEN)} in another process,"
+            f" {http.CONNECTIONS} keep-alive connections;"
+            " ops/CPU-s = requests per CPU-second of the server process alone"
+        )
+    return notes
 
 
 def report(
@@ -266,6 +295,7 @@ def report(
             extra = ", compiled extensions" if p["extensions"] else ", pure Python"
         api = "" if not label.endswith("+api") else ", batonio's own API"
         out.append(f"  loop {label}: {p.get('loop')} {p.get('version') or ''}{extra}{api}".rstrip())
+    out.extend(_io_notes(table))
     out.append("")
     out.append("Speed ratios are other/this for time: 2.00x = twice as fast as the reference.")
     out.append("ops/CPU-s counts CPU time of the whole process (all threads).")
@@ -284,6 +314,9 @@ def report(
         ref = cells.get("asyncio")
         uv = cells.get("uvloop")
         for label, c in cells.items():
+            if "skipped" in c:
+                out.append(f"{label:<{w}}skipped: {c['skipped']}"[:120])
+                continue
             if "error" in c:
                 out.append(f"{label:<{w}}failed: {c['error']}"[:120])
                 continue
@@ -331,6 +364,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         choices=list(workloads.BY_NAME),
         help=f"workload (repeatable): {', '.join(workloads.BY_NAME)}; default: all",
     )
+    parser.add_argument(
+        "--group",
+        action="append",
+        metavar="NAME",
+        choices=list(workloads.GROUPS),
+        help=f"workload group (repeatable): {', '.join(workloads.GROUPS)}; adds to --bench",
+    )
+    parser.add_argument(
+        "--loadgen",
+        choices=["auto", "wrk", "python"],
+        help="load generator of the http workload: wrk, the Python one "
+        "(workloads/_http_loadgen.py), or auto (wrk when installed; the default)",
+    )
     parser.add_argument("--rounds", type=int, default=3, help="measurements per cell (default 3)")
     parser.add_argument("--quick", action="store_true", help="divide every workload size by 10")
     parser.add_argument(
@@ -354,9 +400,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks and print the report; exit status 1 if no loop could run."""
+    global LOADGEN
     args = parse_args(argv)
+    LOADGEN = args.loadgen
     names = args.loop or _loops.DEFAULT
-    benches = args.bench or list(workloads.BY_NAME)
+    benches = list(args.bench or [])
+    for group in args.group or []:
+        benches += [w.NAME for w in workloads.GROUPS[group] if w.NAME not in benches]
+    benches = benches or list(workloads.BY_NAME)
     info = machine_info()
     usable = select_variants(names, args.api, args.timeout)
     if not usable:

@@ -1,6 +1,6 @@
 """The benchmark workloads, one small module each.
 
-Every workload module defines:
+Every workload defines:
 
 * ``NAME`` — the name given to ``run.py --bench``;
 * ``DESCRIPTION`` — one line saying what it measures;
@@ -8,16 +8,26 @@ Every workload module defines:
   that one run takes roughly 0.2–1 s on stdlib asyncio;
 * ``async def run(api, n) -> int`` — does ``n`` operations and returns how many it did.
 
+Most workloads are modules.  The TCP echo styles (``tcp_echo_protocol``, ``tcp_echo_streams``,
+``tcp_echo_sock``) are measured at several message sizes and connection counts, so each of
+those modules exports ``WORKLOADS``, a list of :class:`~workloads._echo.EchoWorkload` objects
+with the same four attributes, one per cell (``tcp_protocol_1k_c1`` ...).
+
 ``api`` is the module whose public names the workload calls: ``asyncio`` normally, ``batonio``
 under ``run.py --api batonio``.  Workloads touch nothing but public asyncio API (the names
 ``asyncio`` exports and the public methods of ``asyncio.AbstractEventLoop``), so every loop
 runs exactly the same code.  Each one checks its own result and raises if the loop got it
 wrong: a fast wrong answer must not show up as a fast benchmark.
+
+:data:`GROUPS` names sets of workloads for ``run.py --group``: ``core`` (the in-memory
+ones), ``tcp`` (the echo cells) and ``http``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from types import ModuleType
+from typing import Protocol
 
 from . import (
     call_soon,
@@ -25,16 +35,32 @@ from . import (
     event_pingpong,
     future_pingpong,
     gather,
+    http_keepalive,
     queue_pingpong,
     sleep0,
+    tcp_echo_protocol,
+    tcp_echo_sock,
+    tcp_echo_streams,
     threadsafe,
     timers,
 )
 
-__all__ = ["ALL", "BY_NAME"]
+__all__ = ["ALL", "BY_NAME", "GROUPS", "Workload"]
 
-#: Every workload, in the order the report lists them.
-ALL: list[ModuleType] = [
+
+class Workload(Protocol):
+    """What run.py and _child.py use of a workload (a module or an EchoWorkload)."""
+
+    @property
+    def NAME(self) -> str: ...
+    @property
+    def DESCRIPTION(self) -> str: ...
+    @property
+    def SIZE(self) -> int: ...
+    def run(self, api: ModuleType, n: int) -> Awaitable[int]: ...
+
+
+_CORE: list[Workload] = [
     call_soon,
     call_soon_parallel,
     sleep0,
@@ -45,6 +71,18 @@ ALL: list[ModuleType] = [
     event_pingpong,
     queue_pingpong,
 ]
+_TCP: list[Workload] = [
+    *tcp_echo_protocol.WORKLOADS,
+    *tcp_echo_streams.WORKLOADS,
+    *tcp_echo_sock.WORKLOADS,
+]
+_HTTP: list[Workload] = [http_keepalive]
 
-#: Workload modules by their ``NAME``.
-BY_NAME: dict[str, ModuleType] = {m.NAME: m for m in ALL}
+#: Workloads by group, for ``run.py --group``.
+GROUPS: dict[str, list[Workload]] = {"core": _CORE, "tcp": _TCP, "http": _HTTP}
+
+#: Every workload, in the order the report lists them.
+ALL: list[Workload] = _CORE + _TCP + _HTTP
+
+#: Workloads by their ``NAME``.
+BY_NAME: dict[str, Workload] = {w.NAME: w for w in ALL}
