@@ -66,7 +66,9 @@ async def _http(scope: dict[str, Any], receive: Receive, send: Send) -> None:
     elif path == "/stream":
         await send({"type": "http.response.start", "status": 200, "headers": []})
         for i in range(20):
-            await send({"type": "http.response.body", "body": bytes([97 + i]) * 10_000, "more_body": True})
+            await send(
+                {"type": "http.response.body", "body": bytes([97 + i]) * 10_000, "more_body": True}
+            )
         await send({"type": "http.response.body", "body": b""})
     else:
         await _respond(send, b"not found", 404)

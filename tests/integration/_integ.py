@@ -19,7 +19,6 @@ import batonio
 
 __all__ = [
     "INTEGRATION_LOOPS",
-    "LOAD_ENV",
     "TEST_TIMEOUT",
     "LoadResult",
     "expected_loop_class",
@@ -34,9 +33,6 @@ INTEGRATION_LOOPS = ["asyncio", "batonio"]
 
 #: Seconds one test's coroutine may take before it is cancelled and fails.
 TEST_TIMEOUT = 60.0
-
-#: The environment switch that enables tests marked ``load``.
-LOAD_ENV = "BATONIO_LOAD_TESTS"
 
 
 def require(name: str) -> ModuleType:

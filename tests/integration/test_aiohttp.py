@@ -125,7 +125,7 @@ def test_concurrent_clients(arun: Run) -> None:
             async def fetch(i: int) -> bytes:
                 payload = str(i).encode() * 1000
                 async with session.post(url + "/echo", data=payload) as resp:
-                    return await resp.read()
+                    return bytes(await resp.read())
 
             results = await asyncio.gather(*(fetch(i) for i in range(100)))
         assert results == [str(i).encode() * 1000 for i in range(100)]

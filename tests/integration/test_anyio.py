@@ -26,9 +26,7 @@ AnyioRun = Callable[[Callable[[], Awaitable[Any]]], Any]
 
 
 @pytest.fixture
-def anyio_run(
-    loop_kind: str, loop_factory: Callable[[], asyncio.AbstractEventLoop]
-) -> AnyioRun:
+def anyio_run(loop_kind: str, loop_factory: Callable[[], asyncio.AbstractEventLoop]) -> AnyioRun:
     """Run an async function with ``anyio.run`` on the loop kind, checking the loop first."""
     expected = expected_loop_class(loop_kind)
 

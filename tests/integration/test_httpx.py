@@ -61,7 +61,7 @@ class RawServer:
     @staticmethod
     async def _read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> bytes:
         if headers.get("transfer-encoding", "").lower() == "chunked":
-            parts = []
+            parts: list[bytes] = []
             while True:
                 size = int((await reader.readuntil(b"\r\n"))[:-2].split(b";")[0], 16)
                 data = await reader.readexactly(size + 2)
@@ -149,7 +149,7 @@ def test_concurrent_requests(arun: Run) -> None:
 
             async def one(i: int) -> bytes:
                 resp = await client.post(srv.url + "/echo", content=b"%d" % i)
-                return resp.content
+                return bytes(resp.content)
 
             results = await asyncio.gather(*(one(i) for i in range(50)))
             assert results == [b"%d" % i for i in range(50)]

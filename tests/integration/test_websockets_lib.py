@@ -62,7 +62,7 @@ def test_many_clients(arun: Run) -> None:
         async with serve(echo, "127.0.0.1", 0) as server:
             url = f"ws://127.0.0.1:{_port(server)}"
 
-            async def client(i: int) -> list[str]:
+            async def client(i: int) -> list[str | bytes]:
                 async with connect(url) as ws:
                     got = []
                     for j in range(10):

@@ -1,0 +1,81 @@
+"""The I/O benchmark workloads and the soak script work, and check what they claim to check.
+
+Each TCP echo cell and the HTTP keep-alive workload run at a small size on asyncio and
+batonio (their results are verified by the workloads themselves); the soak script runs for a
+couple of seconds in a subprocess and must pass, and a corrupting echo server must make it
+fail.  Timings are not looked at: benchmarks are measurements, never test gates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _integ import require
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+
+import soak  # noqa: E402
+import workloads  # noqa: E402
+from workloads import http_keepalive  # noqa: E402
+
+Run = Callable[..., Any]
+
+TCP_CELLS = [w.NAME for w in workloads.GROUPS["tcp"]]
+
+
+@pytest.mark.parametrize("name", TCP_CELLS)
+def test_tcp_echo_cell(arun: Run, name: str) -> None:
+    work = workloads.BY_NAME[name]
+    n = 30
+    assert arun(work.run(asyncio, n)) == n
+
+
+@pytest.fixture(params=["python", "wrk"])
+def loadgen(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Each load generator the HTTP workload can use (wrk only where it is installed)."""
+    if request.param == "wrk" and shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (make wrk)")
+    monkeypatch.setenv("BATONIO_BENCH_LOADGEN", request.param)
+    yield request.param
+
+
+def test_http_keepalive(arun: Run, loadgen: str) -> None:
+    require("httptools")
+    assert http_keepalive.load_generator() == loadgen
+    assert arun(http_keepalive.run(asyncio, 300)) == 300
+
+
+def test_soak_script_passes(loop_kind: str) -> None:
+    cmd = [sys.executable, str(BENCHMARKS / "soak.py"), "--loop", loop_kind]
+    cmd += ["--seconds", "1.5", "--conns", "30", "--max-size", "20000"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "result: OK" in proc.stdout
+    assert "mismatches 0, client errors 0" in proc.stdout
+
+
+class _CorruptingEcho(soak._ProtocolEcho):
+    """Echo server that flips one byte of every chunk it sends back."""
+
+    def data_received(self, data: bytes) -> None:
+        self.transport.write(bytes([data[0] ^ 0xFF]) + data[1:])
+
+
+def test_soak_detects_corruption(
+    arun: Run, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(soak, "_ProtocolEcho", _CorruptingEcho)
+    args = soak.parse_args(["--seconds", "0.5", "--conns", "12", "--max-size", "5000"])
+    facts = arun(soak.soak(args))
+    failures = soak.report(args, "test", facts)
+    assert facts["stats"].mismatches > 0
+    assert any("did not match" in f for f in failures)
+    assert "result: FAILED" in capsys.readouterr().out
