@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _integ import require
+from _integ import loop_class_name, require
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
@@ -58,6 +58,7 @@ def test_soak_script_passes(loop_kind: str) -> None:
     cmd += ["--seconds", "1.5", "--conns", "30", "--max-size", "20000"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"({loop_class_name(loop_kind)}" in proc.stdout  # the soak ran on that loop
     assert "result: OK" in proc.stdout
     assert "mismatches 0, client errors 0" in proc.stdout
 
