@@ -9,7 +9,10 @@ Routes:
   filled with byte ``i % 251``;
 * ``GET /ws`` — a websocket echoing text and binary messages; the text ``close`` closes it
   with code 4000;
-* ``GET /peer`` — the client's address, to count keep-alive connections.
+* ``GET /peer`` — the client's address, to count keep-alive connections;
+* ``GET /file`` — ``app[FILE]`` as a ``FileResponse`` (the loop's ``sendfile``);
+* ``GET /slow`` — waits until ``app[RELEASE]`` (an ``asyncio.Event``) is set; sets
+  ``app[SLOW_STARTED]`` first and ``app[SLOW_CANCELLED]`` if the handler is cancelled.
 
 The server binds 127.0.0.1 on a free port and is torn down completely on exit.
 """
@@ -20,16 +23,32 @@ import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from ssl import SSLContext
 from typing import Any
 
 from _integ import require
 
-__all__ = ["HELLO", "chunk_bytes", "make_app", "serve_app"]
+__all__ = [
+    "FILE",
+    "HELLO",
+    "RELEASE",
+    "SLOW_CANCELLED",
+    "SLOW_STARTED",
+    "chunk_bytes",
+    "make_app",
+    "serve_app",
+]
 
 HELLO = b"Hello, world!"
 
 web: Any = require("aiohttp.web")
+
+#: Application keys (aiohttp's typed config keys).
+FILE = web.AppKey("file", Path)
+RELEASE = web.AppKey("release", asyncio.Event)
+SLOW_STARTED = web.AppKey("slow_started", asyncio.Event)
+SLOW_CANCELLED = web.AppKey("slow_cancelled", asyncio.Event)
 
 
 def chunk_bytes(index: int, size: int) -> bytes:
@@ -82,9 +101,28 @@ async def _peer(request: Any) -> Any:
     return web.Response(text=f"{host}:{port}")
 
 
+async def _file(request: Any) -> Any:
+    return web.FileResponse(request.app[FILE])
+
+
+async def _slow(request: Any) -> Any:
+    request.app[SLOW_STARTED].set()
+    try:
+        await request.app[RELEASE].wait()
+    except asyncio.CancelledError:
+        request.app[SLOW_CANCELLED].set()
+        raise
+    return web.Response(text="released")
+
+
 def make_app() -> Any:
     """Build the test application."""
     app = web.Application(client_max_size=8 * 1024 * 1024)
+    app[RELEASE] = asyncio.Event()
+    app[SLOW_STARTED] = asyncio.Event()
+    app[SLOW_CANCELLED] = asyncio.Event()
+    app.router.add_get("/file", _file)
+    app.router.add_get("/slow", _slow)
     app.router.add_get("/hello", _hello)
     app.router.add_post("/echo", _echo)
     app.router.add_get("/stream", _stream)
@@ -94,11 +132,24 @@ def make_app() -> Any:
 
 
 @asynccontextmanager
-async def serve_app(app: Any = None, ssl_context: SSLContext | None = None) -> AsyncIterator[str]:
-    """Serve the app on 127.0.0.1 (a free port); yield its base URL."""
-    runner = web.AppRunner(app if app is not None else make_app(), access_log=None)
+async def serve_app(
+    app: Any = None,
+    ssl_context: SSLContext | None = None,
+    unix_path: str | None = None,
+    handler_cancellation: bool = False,
+) -> AsyncIterator[str]:
+    """Serve the app on 127.0.0.1 (a free port) or a Unix socket; yield its base URL."""
+    runner = web.AppRunner(
+        app if app is not None else make_app(),
+        access_log=None,
+        handler_cancellation=handler_cancellation,
+    )
     await runner.setup()
     try:
+        if unix_path is not None:
+            await web.UnixSite(runner, unix_path).start()
+            yield "http://localhost"
+            return
         site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context)
         await site.start()
         host, port = runner.addresses[0][:2]

@@ -13,10 +13,11 @@ import io
 import os
 import ssl
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
-from _aiohttp_app import HELLO, chunk_bytes, serve_app
+from _aiohttp_app import FILE, HELLO, SLOW_CANCELLED, SLOW_STARTED, chunk_bytes, make_app, serve_app
 from _integ import loop_class_name, require
 
 aiohttp = require("aiohttp")
@@ -129,6 +130,74 @@ def test_concurrent_clients(arun: Run) -> None:
 
             results = await asyncio.gather(*(fetch(i) for i in range(100)))
         assert results == [str(i).encode() * 1000 for i in range(100)]
+
+    arun(main())
+
+
+def test_file_response(arun: Run, tmp_path: Path) -> None:
+    content = os.urandom(3 * 1024 * 1024 + 123)
+    path = tmp_path / "data.bin"
+    path.write_bytes(content)
+
+    async def main() -> None:
+        app = make_app()
+        app[FILE] = path
+        async with serve_app(app) as url, aiohttp.ClientSession() as session:
+            async with session.get(url + "/file") as resp:
+                assert resp.status == 200
+                assert await resp.read() == content
+            headers = {"Range": "bytes=1000-1999"}
+            async with session.get(url + "/file", headers=headers) as resp:
+                assert resp.status == 206
+                assert await resp.read() == content[1000:2000]
+
+    arun(main())
+
+
+def test_unix_socket(arun: Run, tmp_path: Path) -> None:
+    sock_path = str(tmp_path / "aiohttp.sock")
+
+    async def main() -> None:
+        async with serve_app(unix_path=sock_path) as url:
+            connector = aiohttp.UnixConnector(path=sock_path)
+            async with aiohttp.ClientSession(connector=connector) as session:
+                for _ in range(5):
+                    async with session.get(url + "/hello") as resp:
+                        assert await resp.read() == HELLO
+                async with session.post(url + "/echo", data=b"u" * 200_000) as resp:
+                    assert await resp.read() == b"u" * 200_000
+
+    arun(main())
+
+
+def test_client_timeout_cancels_the_server_handler(arun: Run) -> None:
+    async def main() -> None:
+        app = make_app()
+        async with serve_app(app, handler_cancellation=True) as url:
+            async with aiohttp.ClientSession() as session:
+                with pytest.raises(asyncio.TimeoutError):
+                    timeout = aiohttp.ClientTimeout(total=0.2)
+                    async with session.get(url + "/slow", timeout=timeout):
+                        pass
+                assert app[SLOW_STARTED].is_set()
+                # The client closed its connection: the server notices and cancels the handler.
+                await app[SLOW_CANCELLED].wait()
+                async with session.get(url + "/hello") as resp:
+                    assert await resp.read() == HELLO
+
+    arun(main())
+
+
+def test_client_leaves_a_stream_early(arun: Run) -> None:
+    async def main() -> None:
+        async with serve_app() as url, aiohttp.ClientSession() as session:
+            for _ in range(5):
+                params = {"chunks": "200", "size": "65536"}
+                async with session.get(url + "/stream", params=params) as resp:
+                    assert len(await resp.content.readexactly(100_000)) == 100_000
+                    resp.close()
+            async with session.get(url + "/hello") as resp:
+                assert await resp.read() == HELLO
 
     arun(main())
 

@@ -12,6 +12,7 @@ import asyncio
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -173,5 +174,24 @@ def test_wait_readable_on_a_raw_socket(anyio_run: AnyioRun) -> None:
                 tg.start_soon(later)
                 await anyio.wait_readable(a)
                 assert a.recv(100) == b"ready"
+
+    anyio_run(main)
+
+
+def test_unix_listener_and_client(anyio_run: AnyioRun, tmp_path: Path) -> None:
+    path = tmp_path / "anyio.sock"
+
+    async def main() -> None:
+        listener = await anyio.create_unix_listener(path)
+        async with listener, anyio.create_task_group() as tg:
+            tg.start_soon(listener.serve, _echo_handler, tg)
+            async with await anyio.connect_unix(path) as stream:
+                for size in (5, 50_000):
+                    await stream.send(b"u" * size)
+                    got = b""
+                    while len(got) < size:
+                        got += await stream.receive()
+                    assert got == b"u" * size
+            tg.cancel_scope.cancel()
 
     anyio_run(main)

@@ -30,8 +30,10 @@ from typing import Any
 import pytest
 from _integ import http_keepalive_load, loop_class_name, require
 
+import batonio
+
 httpx = require("httpx")
-require("uvicorn")
+uvicorn = require("uvicorn")
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -158,3 +160,8 @@ def test_uvicorn_10k_keepalive_requests(arun: Run, loop_kind: str) -> None:
             assert result.connections == 10
 
         arun(main())
+
+
+def test_uvicorn_takes_the_import_string_as_a_loop_factory() -> None:
+    config = uvicorn.Config("_asgi_app:app", loop=LOOP_ARG["batonio"])
+    assert config.get_loop_factory() is batonio.new_event_loop
