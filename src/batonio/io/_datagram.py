@@ -326,14 +326,12 @@ class DatagramTransport(asyncio.Transport, asyncio.DatagramTransport):
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
-            self._loop.call_exception_handler(
-                {
-                    "message": f"protocol.{name}() failed",
-                    "exception": exc,
-                    "transport": self,
-                    "protocol": self._protocol,
-                }
-            )
+            self._report(f"protocol.{name}() failed", exc)
+
+    def _report(self, message: str, exc: BaseException) -> None:
+        """Pass an error to the loop's exception handler with asyncio's context keys."""
+        context = {"message": message, "exception": exc, "transport": self, "protocol": self._protocol}
+        self._loop.call_exception_handler(context)
 
     # ------------------------------------------------------------------ closing
     def is_closing(self) -> bool:
@@ -361,14 +359,7 @@ class DatagramTransport(asyncio.Transport, asyncio.DatagramTransport):
             if self._loop.get_debug():
                 logger.debug("%r: %s", self, message, exc_info=True)
         else:
-            self._loop.call_exception_handler(
-                {
-                    "message": message,
-                    "exception": exc,
-                    "transport": self,
-                    "protocol": self._protocol,
-                }
-            )
+            self._report(message, exc)
         self._force_close(exc)
 
     def _force_close(self, exc: BaseException | None) -> None:
@@ -601,14 +592,8 @@ def _remove_stale_unix_socket(path: str) -> None:
 def _log_endpoint(local_addr: Address, remote_addr: Address, transport: Any, protocol: Any) -> None:
     """asyncio's debug-mode line for a new endpoint (INFO when bound to a local address)."""
     if local_addr:
-        logger.info(
-            "Datagram endpoint local_addr=%r remote_addr=%r created: (%r, %r)",
-            local_addr,
-            remote_addr,
-            transport,
-            protocol,
-        )
+        message = "Datagram endpoint local_addr=%r remote_addr=%r created: (%r, %r)"
+        logger.info(message, local_addr, remote_addr, transport, protocol)
     else:
-        logger.debug(
-            "Datagram endpoint remote_addr=%r created: (%r, %r)", remote_addr, transport, protocol
-        )
+        message = "Datagram endpoint remote_addr=%r created: (%r, %r)"
+        logger.debug(message, remote_addr, transport, protocol)
