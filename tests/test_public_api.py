@@ -10,15 +10,6 @@ import batonio
 # Names of asyncio.__all__ batonio does not provide yet, each with the issue that brings
 # it. This list may only shrink.
 NOT_YET = {
-    "BaseEventLoop": "asyncio's concrete selector base class; batonio's loop is not one",
-    "Server": "networking (servers)",
-    "StreamReader": "streams",
-    "StreamReaderProtocol": "streams",
-    "StreamWriter": "streams",
-    "open_connection": "streams",
-    "open_unix_connection": "streams",
-    "start_server": "streams",
-    "start_unix_server": "streams",
     "create_subprocess_exec": "subprocesses",
     "create_subprocess_shell": "subprocesses",
 }

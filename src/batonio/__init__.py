@@ -67,6 +67,7 @@ from ._api._taskutils import (
 from ._compat import EventLoopPolicy, install, is_installed, uninstall
 from ._core import Future, Handle, Task, TimerHandle
 from ._loop import EventLoop, new_event_loop
+from ._version import __version__
 from .io._servers import Server
 from .io._streams import (
     StreamReader,
@@ -77,7 +78,6 @@ from .io._streams import (
     start_server,
     start_unix_server,
 )
-from ._version import __version__
 
 #: True when the compiled (Cython) hot path is running.
 EXTENSIONS: bool = _extensions.EXTENSIONS

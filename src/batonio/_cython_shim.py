@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-__all__ = ["cclass", "compiled", "final", "freelist", "locals"]
+__all__ = ["Py_ssize_t", "cclass", "compiled", "final", "freelist", "locals"]
 
 _T = TypeVar("_T")
 
 #: The interpreted build is never compiled.
 compiled = False
+
+#: C integer types used in annotations: plain ints when interpreted.
+Py_ssize_t = int
 
 
 def cclass(cls: _T) -> _T:

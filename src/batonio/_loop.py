@@ -59,7 +59,7 @@ class EventLoop(  # type: ignore[misc]
         if transport is not None and not transport.is_closing():
             raise RuntimeError(f"File descriptor {fd!r} is used by transport {transport!r}")
 
-    def add_reader(self, fd: Any, callback: Callable[..., object], *args: Any) -> None:
+    def add_reader(self, fd: Any, callback: Callable[..., object], *args: Any) -> None:  # type: ignore[override]
         """Call ``callback(*args)`` whenever ``fd`` is readable."""
         self._ensure_fd_no_transport(fd)
         BaseLoop.add_reader(self, fd, callback, *args)
@@ -69,7 +69,7 @@ class EventLoop(  # type: ignore[misc]
         self._ensure_fd_no_transport(fd)
         return BaseLoop.remove_reader(self, fd)  # type: ignore[no-any-return]
 
-    def add_writer(self, fd: Any, callback: Callable[..., object], *args: Any) -> None:
+    def add_writer(self, fd: Any, callback: Callable[..., object], *args: Any) -> None:  # type: ignore[override]
         """Call ``callback(*args)`` whenever ``fd`` is writable."""
         self._ensure_fd_no_transport(fd)
         BaseLoop.add_writer(self, fd, callback, *args)

@@ -12,11 +12,12 @@ addresses so that families alternate, the first family first.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import os
 import socket
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from .._core._base_loop import logger
@@ -164,17 +165,14 @@ class ConnectionsMixin:
                 except OSError:
                     continue
         else:
-            attempts = [
-                (lambda info=info: self._connect_sock(exceptions, info, local_infos))
-                for info in infos
-            ]
+            attempts = [functools.partial(self._connect_sock, exceptions, info, local_infos) for info in infos]
             sock = await self._staggered_race(attempts, happy_eyeballs_delay)
         if sock is None:
             flat = [exc for attempt in exceptions for exc in attempt]
             try:
                 raise _combined_error(flat, all_errors)
             finally:
-                flat = exceptions = []  # break the cycle through the traceback
+                del flat, exceptions  # break the cycle through the traceback
         return sock
 
     async def _connect_sock(
@@ -208,7 +206,7 @@ class ConnectionsMixin:
             exceptions = mine = []  # type: ignore[assignment]
 
     async def _staggered_race(
-        self, attempts: list[Callable[[], Awaitable[socket.socket]]], delay: float
+        self, attempts: Sequence[Callable[[], Awaitable[socket.socket]]], delay: float
     ) -> socket.socket | None:
         """Happy Eyeballs: start attempts ``delay`` apart (sooner on failure); first win counts."""
         pending: set[asyncio.Task[socket.socket]] = set()

@@ -8,7 +8,6 @@ with honest write-buffer accounting); the loop methods and their checks stay as 
 
 from __future__ import annotations
 
-import asyncio
 import asyncio.sslproto as _sslproto
 from typing import Any
 
@@ -35,9 +34,10 @@ class TLSMixin:
         ssl_shutdown_timeout: float | None = None,
         call_connection_made: bool = True,
     ) -> Any:
+        loop: Any = self
         tls = _sslproto.SSLProtocol(
-            self, protocol, sslcontext, waiter, server_side, server_hostname,
-            ssl_handshake_timeout=ssl_handshake_timeout,
+            loop, protocol, sslcontext, waiter, server_side, server_hostname,
+            ssl_handshake_timeout=ssl_handshake_timeout,  # type: ignore[arg-type]
             ssl_shutdown_timeout=ssl_shutdown_timeout,
             call_connection_made=call_connection_made,
         )
@@ -63,9 +63,10 @@ class TLSMixin:
         if not getattr(transport, "_start_tls_compatible", False):
             raise TypeError(f"transport {transport!r} is not supported by start_tls()")
         waiter = self.create_future()  # type: ignore[attr-defined]
+        loop: Any = self
         tls = _sslproto.SSLProtocol(
-            self, protocol, sslcontext, waiter, server_side, server_hostname,
-            ssl_handshake_timeout=ssl_handshake_timeout,
+            loop, protocol, sslcontext, waiter, server_side, server_hostname,
+            ssl_handshake_timeout=ssl_handshake_timeout,  # type: ignore[arg-type]
             ssl_shutdown_timeout=ssl_shutdown_timeout,
             call_connection_made=False,
         )

@@ -70,6 +70,24 @@ def set_nodelay(sock: socket.socket) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
+def _read_buffer_of(loop: Any) -> tuple[bytearray, memoryview]:
+    """The loop's one receive buffer, shared by its transports.
+
+    Safe to share: the loop runs one callback at a time, and a plain Protocol is handed a
+    ``bytes`` copy of what arrived before anything else can read into the buffer.  One
+    buffer per loop instead of one per transport keeps 10,000 idle connections cheap.
+    """
+    shared = getattr(loop, "_stream_read_buffer", None)
+    if shared is None:
+        buffer = bytearray(_READ_BUFFER_SIZE)
+        shared = (buffer, memoryview(buffer))
+        try:
+            loop._stream_read_buffer = shared
+        except AttributeError:  # a loop that takes no attributes: a buffer of our own
+            pass
+    return shared  # type: ignore[no-any-return]
+
+
 def _set_result_unless_cancelled(fut: Any, result: Any) -> None:
     if not fut.cancelled():
         fut.set_result(result)
@@ -112,8 +130,7 @@ class SocketTransport:
         self._high_water = 64 * 1024
         self._low_water = 16 * 1024
         self._empty_waiter = None
-        self._read_buffer = bytearray(_READ_BUFFER_SIZE)
-        self._read_view = memoryview(self._read_buffer)
+        self._read_buffer, self._read_view = _read_buffer_of(loop)
         if server is not None:
             server._attach(self)
         loop._transports[self._fileno] = self
@@ -378,7 +395,7 @@ class SocketTransport:
             return
         self._stop_writing()
         waiter = self._empty_waiter
-        if waiter is not None:
+        if waiter is not None and not waiter.done():
             waiter.set_result(None)
         if self._closing:
             self._call_connection_lost(None)
@@ -583,7 +600,7 @@ class SocketTransport:
     def __del__(self) -> None:
         sock = self._sock
         if sock is not None:
-            warnings.warn(f"unclosed transport {self!r}", ResourceWarning, source=self)
+            warnings.warn(f"unclosed transport {self!r}", ResourceWarning, stacklevel=1, source=self)
             sock.close()
             self._sock = None
             server = self._server
