@@ -83,7 +83,6 @@ from .io._streams import (
 EXTENSIONS: bool = _extensions.EXTENSIONS
 
 SelectorEventLoop = EventLoop
-BaseEventLoop = EventLoop
 DefaultEventLoopPolicy = EventLoopPolicy
 
 # asyncio's own objects, reused for interop: exception classes, the abstract base classes
@@ -112,6 +111,9 @@ _FROM_ASYNCIO = (
     "DatagramTransport",
     "SubprocessTransport",
     "AbstractEventLoop",
+    # asyncio's partial loop implementation, for code that builds its own loop on it (and
+    # tests that instantiate it with mocked internals); batonio's loop is EventLoop
+    "BaseEventLoop",
     "AbstractEventLoopPolicy",
     "AbstractServer",
     "iscoroutine",
