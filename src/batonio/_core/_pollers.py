@@ -90,6 +90,11 @@ class EpollPoller:
         """The epoll fd."""
         return self._epoll.fileno()
 
+    @property
+    def direct_epoll_fd(self) -> int:
+        """The epoll fd for a caller that runs epoll_wait itself (the compiled loop core)."""
+        return self._epoll.fileno()
+
 
 class SelectorPoller:
     """Any ``selectors`` selector behind the poller interface."""

@@ -23,6 +23,38 @@ cdef inline object _call_in_context(object context, object callback, tuple args)
     finally:
         PyContext_Exit(context)
 
+cdef extern from "sys/epoll.h" nogil:
+    ctypedef union epoll_data_t:
+        void *ptr
+        int fd
+        unsigned int u32
+        unsigned long long u64
+    struct epoll_event:
+        unsigned int events
+        epoll_data_t data
+    int epoll_wait(int epfd, epoll_event *events, int maxevents, int timeout)
+
+cdef extern from "errno.h":
+    int errno
+    int EINTR
+
+from cpython.exc cimport PyErr_CheckSignals
+
+cdef enum:
+    _MAX_EVENTS = 512
+
+cdef inline int _errno() noexcept:
+    return errno
+
+cdef int _EINTR = EINTR
+
+cdef inline int _ceil_ms(double timeout) noexcept:
+    """Seconds to epoll's whole milliseconds, rounding up so short waits do not spin."""
+    cdef int ms = <int>(timeout * 1000.0)
+    if ms < timeout * 1000.0:
+        ms += 1
+    return ms
+
 cdef class Handle:
     cdef public object _context
     cdef public object _loop
@@ -68,5 +100,12 @@ cdef class LoopCore:
     cdef public int _wakeup_write_fd
     cdef public bint _wakeup_is_eventfd
     cdef public bint _wakeup_pending
+    cdef public int _epoll_fd
+    cdef epoll_event _events[_MAX_EVENTS]
+
+    @cython.locals(handle=Handle)
+    cdef _dispatch(self, int fd, unsigned int mask)
+    @cython.locals(ms=int, n=int, i=int, epfd=int)
+    cdef _poll_epoll(self, double timeout)
     cdef object __weakref__
     cdef dict __dict__

@@ -284,6 +284,8 @@ class LoopCore:
         self._clock = clock if clock is not None else time.monotonic
         self._clock_resolution = time.get_clock_info("monotonic").resolution
         self._poller = poller
+        # The compiled build calls epoll_wait on this fd itself (see _poll_epoll); -1 otherwise.
+        self._epoll_fd = getattr(poller, "direct_epoll_fd", -1)
         self._readers = {}
         self._writers = {}
         self._io_fd_count = 0
@@ -478,10 +480,13 @@ class LoopCore:
         else:
             timeout = -1.0
         if timeout != 0.0 or self._io_fd_count > 0:
-            events = self._poller.poll(timeout)
-            self._polling = False
-            if events:
-                self._process_events(events)
+            if cython.compiled and self._epoll_fd >= 0:
+                self._poll_epoll(timeout)
+            else:
+                events = self._poller.poll(timeout)
+                self._polling = False
+                if events:
+                    self._process_events(events)
         else:
             self._polling = False
 
@@ -544,27 +549,53 @@ class LoopCore:
 
     def _process_events(self, events: list[tuple[int, int]]) -> None:
         """Queue the reader and writer handles of the fds the poller reported."""
-        ready = self._ready
-        readers = self._readers
-        writers = self._writers
         for fd, mask in events:
-            if fd == self._wakeup_read_fd:
-                self._drain_wakeup()
-                continue
-            if mask & (READ | ERROR):
-                handle = readers.get(fd)
-                if handle is not None:
-                    if handle._cancelled:
-                        self._remove_reader(fd)
-                    else:
-                        ready.append(handle)
-            if mask & (WRITE | ERROR):
-                handle = writers.get(fd)
-                if handle is not None:
-                    if handle._cancelled:
-                        self._remove_writer(fd)
-                    else:
-                        ready.append(handle)
+            self._dispatch(fd, mask)
+
+    def _dispatch(self, fd: cython.int, mask: cython.uint) -> None:
+        """Queue the handles waiting on one fd the poller reported ready."""
+        if fd == self._wakeup_read_fd:
+            self._drain_wakeup()
+            return
+        if mask & (READ | ERROR):
+            handle = self._readers.get(fd)
+            if handle is not None:
+                if handle._cancelled:
+                    self._remove_reader(fd)
+                else:
+                    self._ready.append(handle)
+        if mask & (WRITE | ERROR):
+            handle = self._writers.get(fd)
+            if handle is not None:
+                if handle._cancelled:
+                    self._remove_writer(fd)
+                else:
+                    self._ready.append(handle)
+
+    def _poll_epoll(self, timeout: cython.double) -> None:
+        """Compiled build only: epoll_wait into a C array, without the GIL, then dispatch.
+
+        This skips select.epoll's list of tuples and a Python call per iteration.  The
+        registrations stay with the EpollPoller (select.epoll sets each event's data to
+        its fd), so only the waiting moves here.  EINTR: Python's signal handlers run now
+        (an exception they raise propagates), and the iteration simply sees no events.
+        """
+        if cython.compiled:
+            if timeout < 0:
+                ms = -1
+            else:
+                ms = _ceil_ms(timeout)  # noqa: F821
+            epfd = self._epoll_fd
+            with cython.nogil:
+                n = epoll_wait(epfd, self._events, _MAX_EVENTS, ms)  # noqa: F821
+            self._polling = False
+            if n < 0:
+                if _errno() == _EINTR:  # noqa: F821
+                    PyErr_CheckSignals()  # noqa: F821
+                    return
+                raise OSError(_errno(), os.strerror(_errno()))  # noqa: F821
+            for i in range(n):
+                self._dispatch(self._events[i].data.fd, self._events[i].events)
 
     def _run_forever_loop(self) -> None:
         """Iterate until stop() is requested (the caller sets up and tears down)."""

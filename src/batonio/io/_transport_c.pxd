@@ -1,5 +1,7 @@
 # Augmenting declarations for Cython pure-Python mode: the stream socket transport's fields.
 cimport cython
+from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.bytearray cimport PyByteArray_AS_STRING
 
 cdef object _AsyncioTransport, _BufferedProtocol, _TransportSocket
 cdef Py_ssize_t _IOV_MAX
@@ -8,6 +10,8 @@ cdef bint _HAS_SENDMSG
 cdef class SocketTransport:
     cdef public object _loop
     cdef public object _sock
+    cdef object _sock_recv_into
+    cdef object _sock_send
     cdef public int _fileno
     cdef public dict _extra
     cdef public object _protocol

@@ -112,6 +112,9 @@ class SocketTransport:
         self._loop = loop
         self._sock = sock
         self._fileno = sock.fileno()
+        # Bound once: the hot path then calls them without a method look-up per call.
+        self._sock_recv_into = sock.recv_into
+        self._sock_send = sock.send
         self._extra = {} if extra is None else dict(extra)
         self._fill_extra(sock)
         self._protocol = None
@@ -240,7 +243,10 @@ class SocketTransport:
         if not nbytes:
             self._on_eof()
             return
-        data = bytes(self._read_view[:nbytes])
+        if cython.compiled:  # one bytes object straight from the buffer: no memoryview slice
+            data = PyBytes_FromStringAndSize(PyByteArray_AS_STRING(self._read_buffer), nbytes)  # noqa: F821
+        else:
+            data = bytes(self._read_view[:nbytes])
         try:
             self._protocol.data_received(data)
         except (SystemExit, KeyboardInterrupt):
@@ -506,10 +512,10 @@ class SocketTransport:
 
     # ------------------------------------------------------------------ the kernel calls
     def _recv_into(self, buf: Any) -> int:
-        return self._sock.recv_into(buf)  # type: ignore[no-any-return]
+        return self._sock_recv_into(buf)  # type: ignore[no-any-return]
 
     def _send(self, data: Any) -> int:
-        return self._sock.send(data)  # type: ignore[no-any-return]
+        return self._sock_send(data)  # type: ignore[no-any-return]
 
     def _sendmsg(self, chunks: Any) -> int:
         return self._sock.sendmsg(chunks)  # type: ignore[no-any-return]
@@ -560,7 +566,7 @@ class SocketTransport:
         if loop._transports.get(self._fileno) is self:
             del loop._transports[self._fileno]
         sock.close()
-        self._sock = None
+        self._sock = self._sock_recv_into = self._sock_send = None
         self._protocol = None
         self._loop = None
         server = self._server
