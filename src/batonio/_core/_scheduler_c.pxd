@@ -46,8 +46,6 @@ cdef enum:
 cdef inline int _errno() noexcept:
     return errno
 
-cdef int _EINTR = EINTR
-
 cdef inline int _ceil_ms(double timeout) noexcept:
     """Seconds to epoll's whole milliseconds, rounding up so short waits do not spin."""
     cdef int ms = <int>(timeout * 1000.0)

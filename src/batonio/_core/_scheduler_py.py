@@ -590,7 +590,7 @@ class LoopCore:
                 n = epoll_wait(epfd, self._events, _MAX_EVENTS, ms)  # noqa: F821
             self._polling = False
             if n < 0:
-                if _errno() == _EINTR:  # noqa: F821
+                if _errno() == EINTR:  # noqa: F821
                     PyErr_CheckSignals()  # noqa: F821
                     return
                 raise OSError(_errno(), os.strerror(_errno()))  # noqa: F821
