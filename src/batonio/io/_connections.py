@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from .._core._base_loop import logger
-from ._servers import _check_not_ssl_socket
+from ._socket_options import check_not_ssl_socket
 from ._transport import SocketTransport
 
 __all__ = ["ConnectionsMixin", "interleave_addrinfos"]
@@ -105,7 +105,7 @@ class ConnectionsMixin:
             ssl, host, server_hostname, ssl_handshake_timeout, ssl_shutdown_timeout
         )
         if sock is not None:
-            _check_not_ssl_socket(sock)
+            check_not_ssl_socket(sock)
         if happy_eyeballs_delay is not None and interleave is None:
             interleave = 1  # RFC 8305 recommends interleaving when racing
         if host is not None or port is not None:
@@ -337,7 +337,7 @@ class ConnectionsMixin:
             raise ValueError("ssl_handshake_timeout is only meaningful with ssl")
         if ssl_shutdown_timeout is not None and not ssl:
             raise ValueError("ssl_shutdown_timeout is only meaningful with ssl")
-        _check_not_ssl_socket(sock)
+        check_not_ssl_socket(sock)
         transport, protocol = await self._make_stream_transport(
             sock, protocol_factory, ssl, "", server_side=True,
             ssl_handshake_timeout=ssl_handshake_timeout, ssl_shutdown_timeout=ssl_shutdown_timeout,

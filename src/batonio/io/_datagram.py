@@ -39,9 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import os
 import socket
-import stat
 import sys
 import warnings
 from asyncio import trsock
@@ -49,6 +47,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .._core._base_loop import logger
+from ._flow import water_marks
+from ._socket_options import remove_stale_unix_socket, set_reuseport
 
 if TYPE_CHECKING:
     from .._core import Future, Handle
@@ -298,14 +298,7 @@ class DatagramTransport(asyncio.Transport, asyncio.DatagramTransport):
 
     def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
         """Set the water marks (defaults: 64 KiB high, a quarter of it low)."""
-        if high is None:
-            high = 64 * 1024 if low is None else 4 * low
-        if low is None:
-            low = high // 4
-        if not high >= low >= 0:
-            raise ValueError(f"high ({high!r}) must be >= low ({low!r}) must be >= 0")
-        self._high_water = high
-        self._low_water = low
+        self._high_water, self._low_water = water_marks(high, low)
         self._maybe_pause_protocol()
 
     def _maybe_pause_protocol(self) -> None:
@@ -487,8 +480,7 @@ class DatagramMixin:
             for addr in (local_addr, remote_addr):
                 if addr is not None and not isinstance(addr, str):
                     raise TypeError("string is expected")
-            if local_addr and local_addr[0] not in (0, "\x00"):
-                _remove_stale_unix_socket(local_addr)
+            remove_stale_unix_socket(local_addr)
             return [((family, proto), (local_addr, remote_addr))]
         # Group the resolved addresses by (family, proto), in the order found; a pair is a
         # candidate only if it has an address for each endpoint that was asked for.
@@ -529,7 +521,7 @@ class DatagramMixin:
             try:
                 sock = socket.socket(family=family, type=socket.SOCK_DGRAM, proto=proto)
                 if reuse_port:
-                    _set_reuseport(sock)
+                    set_reuseport(sock)
                 if allow_broadcast:
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
                 sock.setblocking(False)
@@ -563,30 +555,6 @@ def _check_given_socket(sock: Any, **modifiers: Any) -> None:
         raise ValueError(
             f"socket modifier keyword arguments can not be used when sock is specified. ({problems})"
         )
-
-
-def _set_reuseport(sock: socket.socket) -> None:
-    """Set SO_REUSEPORT, or say (as asyncio does) that this platform cannot."""
-    if not hasattr(socket, "SO_REUSEPORT"):
-        raise ValueError("reuse_port not supported by socket module")
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    except OSError:
-        raise ValueError(
-            "reuse_port not supported by socket module, SO_REUSEPORT defined but not implemented."
-        ) from None
-
-
-def _remove_stale_unix_socket(path: str) -> None:
-    """Unlink a socket file left at ``path`` by an earlier endpoint, so bind() can succeed."""
-    try:
-        if stat.S_ISSOCK(os.stat(path).st_mode):
-            os.remove(path)
-    except FileNotFoundError:
-        pass
-    except OSError as err:
-        # The directory may only allow creating the socket.
-        logger.error("Unable to check or remove stale UNIX socket %r: %r", path, err)
 
 
 def _log_endpoint(local_addr: Address, remote_addr: Address, transport: Any, protocol: Any) -> None:

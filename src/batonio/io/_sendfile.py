@@ -36,7 +36,7 @@ from asyncio import constants
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ._sockets import _check_ssl_socket
+from ._socket_options import check_not_ssl_socket
 
 if TYPE_CHECKING:
     from .._core import Future
@@ -192,7 +192,7 @@ class SendfileMixin:
         """Send ``file`` (from ``offset``, ``count`` bytes or to EOF) over ``sock``; return bytes sent."""
         if sock.gettimeout() != 0:
             raise ValueError("the socket must be non-blocking")
-        _check_ssl_socket(sock)
+        check_not_ssl_socket(sock)
         self._check_sendfile_params(sock, file, offset, count)
         try:
             return await self._sock_sendfile_native(sock, file, offset, count)

@@ -22,13 +22,13 @@ import errno
 import itertools
 import os
 import socket
-import stat
 import sys
 import weakref
 from asyncio import trsock
 from typing import Any
 
 from .._core._base_loop import logger
+from ._socket_options import check_not_ssl_socket, remove_stale_unix_socket, set_reuseport
 from ._transport import SocketTransport
 
 __all__ = ["Server", "ServersMixin"]
@@ -193,26 +193,6 @@ def _check_ssl_arguments(ssl: Any, handshake: float | None, shutdown: float | No
         raise ValueError("ssl_shutdown_timeout is only meaningful with ssl")
 
 
-def _check_not_ssl_socket(sock: Any) -> None:
-    try:
-        import ssl as ssl_module
-    except ImportError:  # pragma: no cover - CPython without OpenSSL
-        return
-    if isinstance(sock, ssl_module.SSLSocket):
-        raise TypeError("Socket cannot be of type SSLSocket")
-
-
-def _set_reuseport(sock: socket.socket) -> None:
-    if not hasattr(socket, "SO_REUSEPORT"):
-        raise ValueError("reuse_port not supported by socket module")
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    except OSError:
-        raise ValueError(
-            "reuse_port not supported by socket module, SO_REUSEPORT defined but not implemented."
-        ) from None
-
-
 def _hosts_of(host: Any) -> list[Any]:
     """create_server's host argument as a list: '' means every interface, a sequence many."""
     if host == "":
@@ -251,7 +231,7 @@ class ServersMixin:
             raise TypeError("create_server() got an unexpected keyword argument 'keep_alive'")
         _check_ssl_arguments(ssl, ssl_handshake_timeout, ssl_shutdown_timeout)
         if sock is not None:
-            _check_not_ssl_socket(sock)
+            check_not_ssl_socket(sock)
         if host is not None or port is not None:
             if sock is not None:
                 raise ValueError("host/port and sock can not be specified at the same time")
@@ -302,7 +282,7 @@ class ServersMixin:
                 if reuse_address:
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, True)
                 if reuse_port:
-                    _set_reuseport(sock)
+                    set_reuseport(sock)
                 if keep_alive:
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, True)
                 if af == socket.AF_INET6 and hasattr(socket, "IPPROTO_IPV6"):
@@ -536,14 +516,7 @@ class ServersMixin:
 def _bind_unix_path(path: Any) -> socket.socket:
     """A Unix stream socket bound to ``path``, replacing a stale socket file there."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    if path and path[0] not in (0, "\x00"):
-        try:
-            if stat.S_ISSOCK(os.stat(path).st_mode):
-                os.remove(path)
-        except FileNotFoundError:
-            pass
-        except OSError as err:
-            logger.error("Unable to check or remove stale UNIX socket %r: %r", path, err)
+    remove_stale_unix_socket(path)
     try:
         sock.bind(path)
     except OSError as exc:

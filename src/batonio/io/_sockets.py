@@ -30,14 +30,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .._core._base_loop import logger
+from ._socket_options import check_not_ssl_socket
 
 if TYPE_CHECKING:
     from .._core import Future, Handle
-
-try:
-    import ssl
-except ImportError:  # pragma: no cover - Python built without ssl
-    ssl = None  # type: ignore[assignment]
 
 __all__ = ["SocketsMixin", "ipaddr_info"]
 
@@ -96,15 +92,9 @@ def ipaddr_info(
     return None
 
 
-def _check_ssl_socket(sock: Any) -> None:
-    """Refuse a TLS socket: its recv/send cannot be driven by readiness alone."""
-    if ssl is not None and isinstance(sock, ssl.SSLSocket):
-        raise TypeError("Socket cannot be of type SSLSocket")
-
-
 def _check_socket(sock: Any) -> None:
     """The checks every ``sock_*`` call makes first (non-blocking always: issue 8)."""
-    _check_ssl_socket(sock)
+    check_not_ssl_socket(sock)
     if sock.gettimeout() != 0:
         raise ValueError("the socket must be non-blocking")
 
