@@ -53,6 +53,8 @@ cdef inline int _ceil_ms(double timeout) noexcept:
         ms += 1
     return ms
 
+cdef unsigned int _READ_EVENTS, _WRITE_EVENTS
+
 cdef class Handle:
     cdef public object _context
     cdef public object _loop

@@ -42,6 +42,10 @@ _MIN_TIMERS_TO_PURGE = 100
 _MAX_POLL_TIMEOUT = 24 * 3600.0
 _CO_COROUTINE_FLAGS = 0x0080 | 0x0100  # CO_COROUTINE | CO_ITERABLE_COROUTINE
 
+# Event bits that wake a reader or a writer: error and hang-up wake both directions.
+_READ_EVENTS = READ | ERROR
+_WRITE_EVENTS = WRITE | ERROR
+
 _AsyncioHandle = asyncio.Handle
 _AsyncioTimerHandle = asyncio.TimerHandle
 
@@ -557,14 +561,14 @@ class LoopCore:
         if fd == self._wakeup_read_fd:
             self._drain_wakeup()
             return
-        if mask & (READ | ERROR):
+        if mask & _READ_EVENTS:
             handle = self._readers.get(fd)
             if handle is not None:
                 if handle._cancelled:
                     self._remove_reader(fd)
                 else:
                     self._ready.append(handle)
-        if mask & (WRITE | ERROR):
+        if mask & _WRITE_EVENTS:
             handle = self._writers.get(fd)
             if handle is not None:
                 if handle._cancelled:

@@ -2,6 +2,38 @@
 cimport cython
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.bytearray cimport PyByteArray_AS_STRING
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
+from cpython.exc cimport PyErr_SetFromErrno
+
+cdef extern from "sys/socket.h" nogil:
+    ssize_t _c_send "send" (int fd, const void *buf, size_t n, int flags)
+    ssize_t _c_recv "recv" (int fd, void *buf, size_t n, int flags)
+
+
+cdef inline Py_ssize_t _fd_send(int fd, object data) except -1:
+    """send(2) from any buffer; errors raise the OSError subclass Python's socket raises."""
+    cdef Py_buffer view
+    cdef ssize_t sent
+    PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+    sent = _c_send(fd, view.buf, <size_t>view.len, 0)
+    PyBuffer_Release(&view)
+    if sent < 0:
+        PyErr_SetFromErrno(OSError)
+        return -1
+    return sent
+
+
+cdef inline Py_ssize_t _fd_recv_into(int fd, object buf) except -1:
+    """recv(2) into a writable buffer; errors raise the OSError subclass Python's socket raises."""
+    cdef Py_buffer view
+    cdef ssize_t received
+    PyObject_GetBuffer(buf, &view, PyBUF_WRITABLE)
+    received = _c_recv(fd, view.buf, <size_t>view.len, 0)
+    PyBuffer_Release(&view)
+    if received < 0:
+        PyErr_SetFromErrno(OSError)
+        return -1
+    return received
 
 cdef object _AsyncioTransport, _BufferedProtocol, _TransportSocket
 cdef Py_ssize_t _IOV_MAX
@@ -48,7 +80,7 @@ cdef class SocketTransport:
     cdef _drop_queue(self)
     cdef _maybe_pause_protocol(self)
     cdef _maybe_resume_protocol(self)
-    cpdef _recv_into(self, buf)
-    cpdef _send(self, data)
-    cpdef _sendmsg(self, chunks)
-    cpdef _shutdown_write(self)
+    cdef _recv_into(self, buf)
+    cdef _send(self, data)
+    cdef _sendmsg(self, chunks)
+    cdef _shutdown_write(self)

@@ -28,6 +28,7 @@ import asyncio
 import collections
 import os
 import socket
+import sys
 import warnings
 from typing import Any
 
@@ -38,6 +39,8 @@ except ImportError:  # pragma: no cover - Cython is a build-time dependency only
 
 from asyncio import trsock
 
+from ._flow import water_marks
+
 __all__ = ["SocketTransport", "set_nodelay"]
 
 _READ_BUFFER_SIZE = 256 * 1024
@@ -47,6 +50,7 @@ try:
 except (AttributeError, OSError, ValueError):  # pragma: no cover - every Linux has it
     _IOV_MAX = 16
 _HAS_SENDMSG = hasattr(socket.socket, "sendmsg")
+_PY312 = sys.version_info >= (3, 12)
 
 _AsyncioTransport = asyncio.Transport
 _BufferedProtocol = asyncio.BufferedProtocol
@@ -86,6 +90,33 @@ def _read_buffer_of(loop: Any) -> tuple[bytearray, memoryview]:
         except AttributeError:  # a loop that takes no attributes: a buffer of our own
             pass
     return shared  # type: ignore[no-any-return]
+
+
+def _buffers_of(list_of_data: Any) -> list[Any]:
+    """The items of ``list_of_data``, each checked to be a buffer, refused with asyncio's words.
+
+    Any buffer-protocol object is accepted, as asyncio accepts it: 3.11 joins the items with
+    ``bytes.join`` (its messages), 3.12+ makes a ``memoryview`` of each (memoryview's message).
+    """
+    if _PY312:
+        items = list(list_of_data)
+    else:
+        try:
+            iterator = iter(list_of_data)
+        except TypeError:
+            raise TypeError("can only join an iterable") from None
+        items = list(iterator)
+    for index, item in enumerate(items):
+        if type(item) is bytes:
+            continue
+        try:
+            memoryview(item)
+        except TypeError:
+            if _PY312:
+                raise
+            kind = type(item).__name__
+            raise TypeError(f"sequence item {index}: expected a bytes-like object, {kind} found") from None
+    return items
 
 
 def _set_result_unless_cancelled(fut: Any, result: Any) -> None:
@@ -338,21 +369,27 @@ class SocketTransport:
 
     def writelines(self, list_of_data: Any) -> None:
         """Write every buffer of the iterable, with one vectored send where possible."""
-        if self._eof:
-            raise RuntimeError("Cannot call writelines() after write_eof()")
-        if self._empty_waiter is not None:
-            raise RuntimeError("unable to writelines; sendfile is in progress")
-        chunks = [chunk for chunk in list_of_data]
-        if not chunks:
-            return
-        for chunk in chunks:
-            if not isinstance(chunk, (bytes, bytearray, memoryview)):
-                raise TypeError(
-                    f"data argument must be a bytes-like object, not {type(chunk).__name__!r}"
-                )
-        if self._conn_lost:
-            self._count_lost_write()
-            return
+        if _PY312:
+            if self._eof:
+                raise RuntimeError("Cannot call writelines() after write_eof()")
+            if self._empty_waiter is not None:
+                raise RuntimeError("unable to writelines; sendfile is in progress")
+            if not list_of_data:
+                return
+            if self._conn_lost:  # counted as write() counts it (gh-136234, fixed in asyncio)
+                self._count_lost_write()
+                return
+            chunks = _buffers_of(list_of_data)
+        else:  # 3.11's writelines is write(b"".join(list_of_data)): the same checks, in order
+            chunks = _buffers_of(list_of_data)
+            if self._eof:
+                raise RuntimeError("Cannot call write() after write_eof()")
+            if self._empty_waiter is not None:
+                raise RuntimeError("unable to write; sendfile is in progress")
+            if self._conn_lost:
+                if any(len(chunk) for chunk in chunks):
+                    self._count_lost_write()
+                return
         for chunk in chunks:
             if len(chunk):
                 self._enqueue(chunk, 0)
@@ -473,14 +510,7 @@ class SocketTransport:
 
     def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
         """Set the water marks (defaults 64 KiB and a quarter of high); may pause the protocol."""
-        if high is None:
-            high = 64 * 1024 if low is None else 4 * low
-        if low is None:
-            low = high // 4
-        if not high >= low >= 0:
-            raise ValueError(f"high ({high!r}) must be >= low ({low!r}) must be >= 0")
-        self._high_water = high
-        self._low_water = low
+        self._high_water, self._low_water = water_marks(high, low)
         self._maybe_pause_protocol()
 
     def _maybe_pause_protocol(self) -> None:
@@ -512,9 +542,13 @@ class SocketTransport:
 
     # ------------------------------------------------------------------ the kernel calls
     def _recv_into(self, buf: Any) -> int:
+        if cython.compiled:  # recv(2) on the fd: no method call, no GIL round trip
+            return _fd_recv_into(self._fileno, buf)  # noqa: F821
         return self._sock_recv_into(buf)  # type: ignore[no-any-return]
 
     def _send(self, data: Any) -> int:
+        if cython.compiled:  # send(2) on the fd: the socket is non-blocking, it never waits
+            return _fd_send(self._fileno, data)  # noqa: F821
         return self._sock_send(data)  # type: ignore[no-any-return]
 
     def _sendmsg(self, chunks: Any) -> int:
@@ -559,13 +593,20 @@ class SocketTransport:
             waiter.set_exception(ConnectionError("Connection is closed by peer"))
 
     def _release(self) -> None:
+        """Let go of loop, protocol and server, then close the socket.
+
+        The clean-up comes before ``close()``: when that fails (EBADF, the fd was closed
+        behind the loop's back) the error still reaches the exception handler, as in
+        asyncio, but the transport is finished -- its server detached, so 3.12+'s
+        ``wait_closed()`` returns, and no ResourceWarning later.  asyncio skips the
+        clean-up there and its ``wait_closed()`` never returns.
+        """
         sock = self._sock
         if sock is None:
             return
         loop = self._loop
         if loop._transports.get(self._fileno) is self:
             del loop._transports[self._fileno]
-        sock.close()
         self._sock = self._sock_recv_into = self._sock_send = None
         self._protocol = None
         self._loop = None
@@ -573,6 +614,7 @@ class SocketTransport:
         if server is not None:
             self._server = None
             server._detach(self)
+        sock.close()
 
     # ------------------------------------------------------------------ sendfile hooks
     def _make_empty_waiter(self) -> Any:
