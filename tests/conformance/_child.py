@@ -120,6 +120,7 @@ class StreamingResult(unittest.TestResult):
         self.watchdog = watchdog
         self.verbose = verbose
         self.record: dict[str, Any] = {}
+        self.started = False    # between startTest() and stopTest()
 
     def startTest(self, test: unittest.TestCase) -> None:
         super().startTest(test)
@@ -127,6 +128,7 @@ class StreamingResult(unittest.TestResult):
         self.emit({"kind": "start", "id": self.record["id"]})
         self.watchdog.arm(self.record["id"])
         self.t0 = time.monotonic()
+        self.started = True
 
     def interrupted(self, test: unittest.TestCase, err: Any) -> None:
         """A KeyboardInterrupt escaped the test (unittest lets it abort the run): record it."""
@@ -136,6 +138,7 @@ class StreamingResult(unittest.TestResult):
 
     def stopTest(self, test: unittest.TestCase) -> None:
         self.watchdog.disarm()
+        self.started = False
         super().stopTest(test)
         self.record["loops"] = _substitute.LoopCounter.count
         self.record["secs"] = round(time.monotonic() - self.t0, 3)
@@ -175,7 +178,14 @@ class StreamingResult(unittest.TestResult):
 
     def addSkip(self, test: Any, reason: str) -> None:
         super().addSkip(test, reason)
-        if isinstance(test, unittest.TestCase) and self.record.get("id") == _short(test.id()):
+        if not isinstance(test, unittest.TestCase):
+            return
+        if not self.started:
+            # From 3.12 unittest skips a skipped class's or method's test without startTest()
+            # but still calls stopTest(): give it its own record.
+            self.record = {"kind": "result", "id": _short(test.id()), "status": "pass"}
+            self.t0 = time.monotonic()
+        if self.record.get("id") == _short(test.id()):
             self._set("skip", reason=reason)
 
     def addExpectedFailure(self, test: Any, err: Any) -> None:
