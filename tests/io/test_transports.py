@@ -99,7 +99,12 @@ def test_echo_and_transport_interface(loop: asyncio.AbstractEventLoop, loop_kind
         assert transport.is_reading()
         payload = os.urandom(300_000)
         transport.write(payload[:1000])
-        transport.writelines([payload[1000:2000], bytearray(payload[2000:]), memoryview(b"")])
+        chunks: list[Any] = [payload[1000:2000], bytearray(payload[2000:])]
+        if not (loop_kind == "asyncio" and sys.version_info >= (3, 12)):
+            # 3.12+'s asyncio never drains an empty chunk, so close() never ends (gh-155888);
+            # test_version_semantics checks batonio does not copy that
+            chunks.append(memoryview(b""))
+        transport.writelines(chunks)
         while len(client.data) < len(payload):
             client.got_data.clear()
             await client.got_data.wait()

@@ -55,6 +55,7 @@ class Server(asyncio.AbstractServer):
         self._loop = loop
         self._sockets: list[socket.socket] | None = sockets
         self._clients: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._unnamed_clients = 0
         self._waiters: list[Any] | None = []
         self._protocol_factory = protocol_factory
         self._backlog = backlog
@@ -68,13 +69,25 @@ class Server(asyncio.AbstractServer):
         return f"<{type(self).__name__} sockets={self.sockets!r}>"
 
     # ------------------------------------------------------------------ connections
-    def _attach(self, transport: Any) -> None:
-        self._clients.add(transport)
+    def _attach(self, transport: Any = None) -> None:
+        # Up to 3.12 asyncio's Server._attach()/_detach() take no argument and only count
+        # connections, and CPython 3.12's test_server drives wait_closed() through them: an
+        # attachment without a transport is counted too.
+        if transport is None:
+            self._unnamed_clients += 1
+        else:
+            self._clients.add(transport)
 
-    def _detach(self, transport: Any) -> None:
-        self._clients.discard(transport)
-        if not self._clients and self._sockets is None:
+    def _detach(self, transport: Any = None) -> None:
+        if transport is None:
+            self._unnamed_clients -= 1
+        else:
+            self._clients.discard(transport)
+        if not self._has_clients() and self._sockets is None:
             self._wakeup()
+
+    def _has_clients(self) -> bool:
+        return bool(self._clients) or self._unnamed_clients > 0
 
     def _wakeup(self) -> None:
         waiters = self._waiters
@@ -128,7 +141,7 @@ class Server(asyncio.AbstractServer):
         if forever is not None and not forever.done():
             forever.cancel()
             self._serving_forever_fut = None
-        if not self._clients:
+        if not self._has_clients():
             self._wakeup()
 
     if _PY313:
