@@ -66,10 +66,18 @@ class EpollPoller:
                 except OSError:
                     pass  # already closed: the kernel dropped it
             return
-        if current is None:
-            self._epoll.register(fd, mask)
-        elif current != mask:
-            self._epoll.modify(fd, mask)
+        try:
+            if current is None:
+                self._epoll.register(fd, mask)
+            elif current != mask:
+                self._epoll.modify(fd, mask)
+        except OSError:
+            # The kernel refused: the fd was closed behind our back (EBADF), or closed and
+            # its number reused (ENOENT: epoll dropped the old file).  Forget it, as asyncio's
+            # selectors drop a key whose modify failed, so that later calls for this number
+            # start afresh instead of failing on our stale record.
+            self._registered.pop(fd, None)
+            raise
         self._registered[fd] = mask
 
     def poll(self, timeout: float) -> list[tuple[int, int]]:
