@@ -888,7 +888,10 @@ def test_stream_drain_blocked_by_a_silent_peer_raises_at_reset(
 
 
 # ---------------------------------------------------------------------- servers closed with live clients
-def test_server_close_with_a_live_client(loop: asyncio.AbstractEventLoop) -> None:
+def test_server_close_with_a_live_client(loop: asyncio.AbstractEventLoop, loop_kind: str) -> None:
+    if PY312 and loop_kind == "uvloop":
+        pytest.skip("uvloop's wait_closed() returns before the connections end on 3.12+, and leaks the transport")
+
     async def main() -> None:
         async with Recorders(loop) as server:
             transport, client, peer = await server.connect()
