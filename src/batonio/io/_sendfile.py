@@ -239,25 +239,27 @@ class SendfileMixin:
         """Read the file into a buffer in the executor and ``sock_sendall`` it, chunk by chunk."""
         if offset:
             file.seek(offset)
-        chunk = constants.SENDFILE_FALLBACK_READBUFFER_SIZE
-        blocksize = min(count, chunk) if count else chunk
-        buffer = bytearray(blocksize)
+        buffer = _chunk_buffer(count, constants.SENDFILE_FALLBACK_READBUFFER_SIZE)
         total_sent = 0
         try:
-            while True:
-                if count:
-                    blocksize = min(count - total_sent, blocksize)
-                    if blocksize <= 0:
-                        return total_sent
-                view = memoryview(buffer)[:blocksize]
-                read = await self.run_in_executor(None, file.readinto, view)
-                if not read:
-                    return total_sent  # EOF
-                await self.sock_sendall(sock, view[:read])
-                total_sent += read
+            while (chunk := await self._read_chunk(file, buffer, count, total_sent)) is not None:
+                await self.sock_sendall(sock, chunk)
+                total_sent += len(chunk)
+            return total_sent
         finally:
             if total_sent > 0:
                 _seek_after(file, offset + total_sent)
+
+    async def _read_chunk(
+        self, file: Any, buffer: bytearray, count: int | None, done: int
+    ) -> memoryview | None:
+        """The file's next piece, read into ``buffer`` in the executor; None at EOF or at ``count``."""
+        size = len(buffer) if not count else min(count - done, len(buffer))
+        if size <= 0:
+            return None
+        view = memoryview(buffer)[:size]
+        read = await self.run_in_executor(None, file.readinto, view)
+        return view[:read] if read else None
 
     # ------------------------------------------------------------------ sendfile on a transport
     async def sendfile(
@@ -307,27 +309,24 @@ class SendfileMixin:
         """Read the file in the executor and ``transport.write`` it, held to the water marks."""
         if offset:
             file.seek(offset)
-        blocksize = min(count, _TRANSPORT_FALLBACK_CHUNK) if count else _TRANSPORT_FALLBACK_CHUNK
-        buffer = bytearray(blocksize)
+        buffer = _chunk_buffer(count, _TRANSPORT_FALLBACK_CHUNK)
         total_sent = 0
         gate = _FlowGate(transp, self)
         try:
-            while True:
-                if count:
-                    blocksize = min(count - total_sent, blocksize)
-                    if blocksize <= 0:
-                        return total_sent
-                view = memoryview(buffer)[:blocksize]
-                read = await self.run_in_executor(None, file.readinto, view)
-                if not read:
-                    return total_sent  # EOF
+            while (chunk := await self._read_chunk(file, buffer, count, total_sent)) is not None:
                 await gate.wait()
-                transp.write(view[:read])
-                total_sent += read
+                transp.write(chunk)
+                total_sent += len(chunk)
+            return total_sent
         finally:
             if total_sent > 0:
                 _seek_after(file, offset + total_sent)
             gate.restore()
+
+
+def _chunk_buffer(count: int | None, chunk_size: int) -> bytearray:
+    """The one buffer a fallback reads every chunk into: no larger than ``count`` needs."""
+    return bytearray(min(count, chunk_size) if count else chunk_size)
 
 
 def _sendfile_mode(transport: Any) -> Any:
