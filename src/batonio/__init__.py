@@ -66,6 +66,7 @@ from ._api._taskutils import (
 )
 from ._compat import EventLoopPolicy, install, is_installed, uninstall
 from ._core import Future, Handle, Task, TimerHandle
+from ._debug import DeadlockError, VirtualClock
 from ._loop import EventLoop, new_event_loop
 from ._version import __version__
 from .io._servers import Server
@@ -146,6 +147,7 @@ if _sys.version_info >= (3, 13):
     globals()["EventLoop"] = EventLoop
 
 _BATONIO_ONLY = [
+    "DeadlockError",
     "EXTENSIONS",
     "EventLoop",
     "EventLoopPolicy",
@@ -154,6 +156,7 @@ _BATONIO_ONLY = [
     "install",
     "is_installed",
     "uninstall",
+    "VirtualClock",
 ]
 
 #: Names of ``asyncio.__all__`` that batonio does not provide yet.

@@ -48,18 +48,24 @@ from batonio._version import __version__
 __all__ = ["main"]
 
 USAGE = """\
-usage: batonio [-h] [--version] (script.py | -m module | -c command | -) [args ...]
+usage: batonio [-h] [--version] [--virtual-time] [--chaos-seed N] [--watchdog SECONDS]
+               (script.py | -m module | -c command | -) [args ...]
 
 Run an unmodified asyncio program on batonio: every event loop asyncio creates
 (asyncio.run, asyncio.Runner, asyncio.new_event_loop, asyncio.get_event_loop)
 is a batonio loop.  Everything after the program is passed to it in sys.argv.
 
 options:
-  -h, --help     show this help message and exit
-  --version      print batonio's version and exit
-  -m module      run a library module as a script, like python -m
-  -c command     run a program passed as a string, like python -c
-  -              read the program from standard input
+  -h, --help          show this help message and exit
+  --version           print batonio's version and exit
+  --virtual-time      run every loop on a virtual clock (sleeps end at once, in
+                      order; a deadlock raises batonio.DeadlockError)
+  --chaos-seed N      chaos scheduling with seed N (BATONIO_CHAOS_SEED=N)
+  --watchdog SECONDS  log every callback or task step that blocks the loop
+                      longer than SECONDS (BATONIO_WATCHDOG=SECONDS)
+  -m module           run a library module as a script, like python -m
+  -c command          run a program passed as a string, like python -c
+  -                   read the program from standard input
 """
 
 # Set when the program died of KeyboardInterrupt: the process then ends by SIGINT at exit.
@@ -79,6 +85,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if first in ("-V", "--version"):
         print(f"batonio {__version__}")
         return 0
+    try:
+        args = _apply_debug_options(args)
+    except ValueError as exc:
+        sys.stderr.write(f"{exc}\n{USAGE}")
+        return 2
+    if not args:
+        sys.stderr.write(USAGE)
+        return 2
+    first = args[0]
     if first[:2] in ("-m", "-c"):
         option = first[:2]
         if first == option:
@@ -104,6 +119,60 @@ def main(argv: Sequence[str] | None = None) -> int:
     if first == "-":
         return _run_guarded(lambda: _run_stdin(args[1:]))
     return _run_guarded(lambda: _run_path(first, args[1:]))
+
+
+# -- debugging options ----------------------------------------------------------------------
+
+# Option -> (environment variable, whether it takes a value).  The environment carries the
+# option to every loop the program creates (batonio._debug._options reads it), and to
+# child processes that run batonio too.
+_DEBUG_OPTIONS = {
+    "--virtual-time": ("BATONIO_VIRTUAL_TIME", False),
+    "--chaos-seed": ("BATONIO_CHAOS_SEED", True),
+    "--watchdog": ("BATONIO_WATCHDOG", True),
+}
+
+
+def _apply_debug_options(args: list[str]) -> list[str]:
+    """Consume the leading debugging options into the environment; return the rest."""
+    settings: dict[str, str] = {}
+    while args:
+        name, eq, inline = args[0].partition("=")
+        if name not in _DEBUG_OPTIONS:
+            break
+        variable, takes_value = _DEBUG_OPTIONS[name]
+        if not takes_value:
+            if eq:
+                raise ValueError(f"{name} takes no value")
+            settings[variable] = "1"
+            args = args[1:]
+            continue
+        if eq:
+            value, args = inline, args[1:]
+        elif len(args) >= 2:
+            value, args = args[1], args[2:]
+        else:
+            raise ValueError(f"{name} needs a value")
+        settings[variable] = _check_option(name, value)
+    os.environ.update(settings)
+    return args
+
+
+def _check_option(name: str, value: str) -> str:
+    """Validate an option's value as the loop will read it; ValueError naming the option."""
+    if name == "--chaos-seed":
+        try:
+            int(value)
+        except ValueError:
+            raise ValueError(f"{name} must be an integer, got {value!r}") from None
+    else:
+        try:
+            seconds = float(value)
+        except ValueError:
+            raise ValueError(f"{name} must be a number of seconds, got {value!r}") from None
+        if not seconds > 0 or seconds == float("inf"):
+            raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+    return value
 
 
 # -- running the program --------------------------------------------------------------------

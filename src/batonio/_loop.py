@@ -17,6 +17,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ._core._base_loop import BaseLoop, _fileobj_to_fd
+from ._debug._loop_mixin import InstrumentsMixin
+from ._debug._options import resolve_clock
 from .io._connections import ConnectionsMixin
 from .io._datagram import DatagramMixin
 from .io._sendfile import SendfileMixin
@@ -36,20 +38,39 @@ class EventLoop(  # type: ignore[misc]
     ServersMixin,
     DatagramMixin,
     TLSMixin,
+    InstrumentsMixin,
     BaseLoop,
     asyncio.AbstractEventLoop,
 ):
-    """batonio's event loop: ``EventLoop(selector=None, *, clock=None)``."""
+    """batonio's event loop: ``EventLoop(selector=None, *, clock=None, chaos_seed=None)``.
 
-    def __init__(self, selector: Any = None, *, clock: Callable[[], float] | None = None) -> None:
-        BaseLoop.__init__(self, selector, clock=clock)
+    ``clock`` is a :class:`batonio.VirtualClock` (virtual time, deadlock detection), any
+    object with a ``time()`` method, or a function returning the time; ``chaos_seed`` turns
+    on chaos scheduling with that seed (see ``batonio._debug``).
+    """
+
+    def __init__(
+        self, selector: Any = None, *, clock: object = None, chaos_seed: int | None = None
+    ) -> None:
+        try:
+            time_function, virtual = resolve_clock(clock)
+        except BaseException:
+            self._closed = True  # nothing was opened: __del__ has nothing to report
+            raise
+        BaseLoop.__init__(self, selector, clock=time_function)
         self._transports: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
         self._unix_server_sockets: dict[Any, int] = {}
+        try:
+            self._init_instruments(virtual, chaos_seed)
+        except BaseException:
+            BaseLoop.close(self)  # bad chaos_seed / environment: leave nothing open
+            raise
 
     def close(self) -> None:
-        """Close the loop, removing its signal handlers first."""
+        """Close the loop, removing its signal handlers and stopping the watchdog first."""
         if not self.is_running() and not self.is_closed():
             self._close_signals()
+            self._close_instruments()
         BaseLoop.close(self)
 
     def _ensure_fd_no_transport(self, fd: Any) -> None:
@@ -80,6 +101,6 @@ class EventLoop(  # type: ignore[misc]
         return BaseLoop.remove_writer(self, fd)  # type: ignore[no-any-return]
 
 
-def new_event_loop() -> EventLoop:
-    """Create a new batonio event loop."""
-    return EventLoop()
+def new_event_loop(*, clock: object = None, chaos_seed: int | None = None) -> EventLoop:
+    """Create a new batonio event loop (``clock=``, ``chaos_seed=``: see EventLoop)."""
+    return EventLoop(clock=clock, chaos_seed=chaos_seed)

@@ -65,12 +65,15 @@ def _loop_class() -> type[AbstractEventLoop]:
     return EventLoop
 
 
-def new_event_loop() -> AbstractEventLoop:
+def new_event_loop(*, clock: object = None, chaos_seed: int | None = None) -> AbstractEventLoop:
     """Create a new event loop, without making it current: batonio's, unless a custom policy says otherwise.
 
     With asyncio's default policy (or none set yet) the loop is batonio's; a policy the
     program installed itself is honoured, as ``asyncio.new_event_loop`` honours it.
+    ``clock=`` (a ``batonio.VirtualClock``) and ``chaos_seed=`` always give batonio's loop.
     """
+    if clock is not None or chaos_seed is not None:
+        return _loop_class()(clock=clock, chaos_seed=chaos_seed)  # type: ignore[call-arg]
     policy = _events._event_loop_policy  # type: ignore[attr-defined]
     if policy is None or type(policy) is _STDLIB_DEFAULT_POLICY:
         return _loop_class()()

@@ -61,9 +61,18 @@ class Runner:
         *,
         debug: bool | None = None,
         loop_factory: Callable[[], AbstractEventLoop] | None = None,
+        clock: object = None,
+        chaos_seed: int | None = None,
     ) -> None:
+        if loop_factory is not None and (clock is not None or chaos_seed is not None):
+            raise ValueError(
+                "clock= and chaos_seed= configure batonio's own loop and cannot be combined "
+                "with loop_factory=: build the loop with them in the factory instead"
+            )
         self._debug = debug
         self._loop_factory = loop_factory
+        self._clock = clock
+        self._chaos_seed = chaos_seed
         self._loop: AbstractEventLoop | None = None
         self._closed = False
         self._context: contextvars.Context | None = None
@@ -141,7 +150,10 @@ class Runner:
         if loop is not None:
             return loop
         if self._loop_factory is None:
-            loop = new_event_loop()
+            if self._clock is None and self._chaos_seed is None:
+                loop = new_event_loop()
+            else:
+                loop = new_event_loop(clock=self._clock, chaos_seed=self._chaos_seed)
             if not self._made_current:
                 # Once per Runner, like asyncio: set_event_loop attaches child watchers.
                 set_event_loop(loop)
@@ -224,18 +236,26 @@ if sys.version_info >= (3, 12):
         *,
         debug: bool | None = None,
         loop_factory: Callable[[], AbstractEventLoop] | None = None,
+        clock: object = None,
+        chaos_seed: int | None = None,
     ) -> _T:
         """Run ``main`` in a new batonio loop (or ``loop_factory()``'s) and close the loop."""
         if _get_running_loop() is not None:
             raise RuntimeError("asyncio.run() cannot be called from a running event loop")
-        with Runner(debug=debug, loop_factory=loop_factory) as runner:
+        with Runner(debug=debug, loop_factory=loop_factory, clock=clock, chaos_seed=chaos_seed) as runner:
             return runner.run(main)
 
 else:
 
-    def run(main: Coroutine[Any, Any, _T], *, debug: bool | None = None) -> _T:
+    def run(
+        main: Coroutine[Any, Any, _T],
+        *,
+        debug: bool | None = None,
+        clock: object = None,
+        chaos_seed: int | None = None,
+    ) -> _T:
         """Run ``main`` in a new batonio loop, then finalise and close the loop."""
         if _get_running_loop() is not None:
             raise RuntimeError("asyncio.run() cannot be called from a running event loop")
-        with Runner(debug=debug) as runner:
+        with Runner(debug=debug, clock=clock, chaos_seed=chaos_seed) as runner:
             return runner.run(main)

@@ -119,9 +119,16 @@ class BaseLoop(LoopCore):  # type: ignore[misc]  # LoopCore may be a compiled ty
 
     # ------------------------------------------------------------------ representation
     def __repr__(self) -> str:
+        extra = ""
+        hooks = self._hooks
+        if hooks is not None:
+            if hooks.clock is not None:
+                extra += " virtual_time=True"
+            if hooks.chaos is not None:
+                extra += f" chaos_seed={hooks.chaos.seed}"
         return (
             f"<{type(self).__name__} running={self.is_running()} "
-            f"closed={self.is_closed()} debug={self.get_debug()}>"
+            f"closed={self.is_closed()} debug={self.get_debug()}{extra}>"
         )
 
     # ------------------------------------------------------------------ futures and tasks
@@ -366,7 +373,11 @@ class BaseLoop(LoopCore):  # type: ignore[misc]  # LoopCore may be a compiled ty
             if executor is None:
                 executor = concurrent.futures.ThreadPoolExecutor(thread_name_prefix="batonio")
                 self._default_executor = executor
-        return asyncio.wrap_future(executor.submit(func, *args), loop=self)  # type: ignore[return-value]
+        job = executor.submit(func, *args)
+        hooks = self._hooks
+        if hooks is not None and hooks.clock is not None:
+            hooks.track_job(job)  # before wrap_future: counted done before the loop wakes
+        return asyncio.wrap_future(job, loop=self)  # type: ignore[return-value]
 
     def set_default_executor(self, executor: Any) -> None:
         """Use ``executor`` (a ThreadPoolExecutor) for run_in_executor(None, ...)."""
@@ -383,6 +394,9 @@ class BaseLoop(LoopCore):  # type: ignore[misc]  # LoopCore may be a compiled ty
         if executor is None:
             return
         future = self.create_future()
+        hooks = self._hooks
+        if hooks is not None and hooks.clock is not None:
+            hooks.track_job(future)  # completed from a thread: virtual time must wait for it
         thread = threading.Thread(target=self._shutdown_executor_in_thread, args=(executor, future))
         thread.start()
         try:

@@ -101,6 +101,9 @@ cdef class LoopCore:
     cdef public bint _wakeup_is_eventfd
     cdef public bint _wakeup_pending
     cdef public int _epoll_fd
+    cdef public object _hooks
+    cdef public bint _watchdog_on
+    cdef public unsigned long long _step_seq
     cdef epoll_event _events[_MAX_EVENTS]
 
     @cython.locals(handle=Handle)

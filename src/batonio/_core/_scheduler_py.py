@@ -12,6 +12,9 @@ Invariants:
   of the heap, so scheduling and cancelling millions of timers does not grow memory.
 - The clock is injected (``clock`` argument), never read from ``time.monotonic`` directly:
   the seam for virtual time.
+- Instrumentation costs one flag test per iteration when off: ``_hooks`` (virtual time,
+  chaos scheduling: the whole iteration then runs in ``_instrumented``) and ``_watchdog_on``
+  (each step stores its sequence number and item for the watchdog thread to read).
 
 Behaviour follows asyncio's ``events.Handle``/``TimerHandle`` and ``base_events._run_once``.
 """
@@ -34,6 +37,7 @@ try:
 except ImportError:  # pragma: no cover - Cython is a build-time dependency only
     from .. import _cython_shim as cython  # type: ignore[no-redef]
 
+from ._instrumented import run_once_instrumented
 from ._pollers import ERROR, READ, WRITE
 
 __all__ = ["Handle", "LoopCore", "TimerHandle"]
@@ -299,6 +303,9 @@ class LoopCore:
         self._wakeup_write_fd = -1
         self._wakeup_is_eventfd = False
         self._wakeup_pending = False
+        self._hooks = None
+        self._watchdog_on = False
+        self._step_seq = 0
 
     # ----------------------------------------------------------------- clock and state
     def time(self) -> float:
@@ -458,6 +465,9 @@ class LoopCore:
     # ----------------------------------------------------------------- one iteration
     def _run_once(self) -> None:
         """Run one iteration: purge timers, poll for I/O, collect due timers, run ready."""
+        if self._hooks is not None:
+            run_once_instrumented(self)  # virtual time or chaos scheduling: off the hot path
+            return
         ready = self._ready
         scheduled = self._scheduled
 
@@ -510,6 +520,9 @@ class LoopCore:
         if self._debug:
             self._run_ready_debug(ntodo)
             return
+        if self._watchdog_on:
+            self._run_ready_watched(ntodo)
+            return
         popleft = ready.popleft
         while ntodo:
             ntodo -= 1
@@ -540,6 +553,7 @@ class LoopCore:
             item = ready.popleft()
             start = self._clock()
             self._current_handle = item
+            self._step_seq += 1
             try:
                 item._run()
             finally:
@@ -547,6 +561,22 @@ class LoopCore:
             elapsed = self._clock() - start
             if elapsed >= self._slow_callback_duration:
                 self._warn_slow_callback(item, elapsed)
+
+    def _run_ready_watched(self, ntodo: int) -> None:
+        """Run ready callbacks under the watchdog: each step publishes its number and item.
+
+        The watchdog thread reads ``_step_seq`` and ``_current_handle``; a number that does
+        not change while the loop is not polling means one step is holding the loop.
+        """
+        ready = self._ready
+        popleft = ready.popleft
+        while ntodo:
+            ntodo -= 1
+            item = popleft()
+            self._current_handle = item
+            self._step_seq += 1
+            item._run()
+        self._current_handle = None
 
     def _warn_slow_callback(self, item: object, elapsed: float) -> None:
         """Log a callback or task step that held the loop too long (overridden above)."""
