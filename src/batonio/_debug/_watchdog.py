@@ -66,7 +66,7 @@ class Watchdog:
         while not self._stopped.wait(self._interval):
             loop = self._loop()
             if loop is None or loop.is_closed():
-                return
+                break
             seq = loop._step_seq
             busy = loop._thread_id is not None and not loop._polling
             now = time.monotonic()
@@ -78,6 +78,8 @@ class Watchdog:
             elif blocked is None and now - since >= self.threshold:
                 blocked = _log_blocked(loop, now - since, self.threshold)
             del loop
+        if blocked is not None:  # the step ended and the loop was closed before our next look
+            _log_end(blocked, time.monotonic() - since)
 
 
 def _log_blocked(loop: Any, elapsed: float, threshold: float) -> str:
