@@ -108,7 +108,8 @@ def _batonio_build() -> str:
 
 
 def main() -> int:
-    """Run every seed both ways; return 0 only if batonio ran each one like asyncio."""
+    """Run every seed both ways, then the debugging features; return 0 only if all behaved."""
+    import demo_debug
     print(f"Python {sys.version.split()[0]}; {_batonio_build()}")
     failures: list[str] = []
     probe = run_program("probe", ["-m", "batonio", "-c", LOOP_PROBE])
@@ -137,6 +138,7 @@ def main() -> int:
             failures.append(f"{path}: outputs differ")
         verdict = "yes" if ours.stdout == theirs.stdout and ours.returncode == 0 else "NO"
         print(f"  outputs match: {verdict}")
+    failures.extend(demo_debug.main())  # virtual time, deadlocks, watchdog, chaos
     print()
     if failures:
         print("demo FAILED:")

@@ -27,6 +27,9 @@ class DeadlockError(RuntimeError):
     """Raised by run/run_until_complete under virtual time when no task can ever progress."""
 
 
+DeadlockError.__module__ = "batonio"  # the public name, in tracebacks and reprs
+
+
 class _StillStuck(Exception):
     """Internal: the loop deadlocked again while the stuck tasks were being cancelled."""
 
