@@ -6,10 +6,12 @@ offers the seams (``_hooks``, ``_watchdog_on``, ``_step_seq``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._options import configure_loop, resolve_chaos_seed, watchdog_from_environment
-from ._watchdog import Watchdog, check_threshold
+
+if TYPE_CHECKING:
+    from ._watchdog import Watchdog
 
 __all__ = ["InstrumentsMixin"]
 
@@ -30,7 +32,11 @@ class InstrumentsMixin:
 
     def set_watchdog(self, seconds: float | None) -> None:
         """Report steps that block the loop longer than ``seconds`` (None: stop watching)."""
-        threshold = None if seconds is None else check_threshold(seconds)
+        threshold = None
+        if seconds is not None:
+            from ._watchdog import check_threshold
+
+            threshold = check_threshold(seconds)
         old = self._watchdog
         if old is not None:
             self._watchdog = None
@@ -39,6 +45,8 @@ class InstrumentsMixin:
         if threshold is not None:
             if self.is_closed():  # type: ignore[attr-defined]
                 raise RuntimeError("Event loop is closed")
+            from ._watchdog import Watchdog
+
             self._watchdog = Watchdog(self, threshold)
             self._watchdog_on = True
 

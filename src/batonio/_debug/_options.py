@@ -20,10 +20,10 @@ from collections.abc import Callable
 from typing import Any
 
 from .._core._instrumented import LoopHooks
-from ._chaos import Chaos, check_seed
 from ._deadlock import report_deadlock
 from ._virtual_time import VirtualClock
-from ._watchdog import check_threshold
+
+# _chaos and _watchdog are imported when first used: most loops never turn them on.
 
 __all__ = ["configure_loop", "resolve_clock", "watchdog_from_environment"]
 
@@ -55,6 +55,8 @@ def resolve_clock(clock: object) -> tuple[Callable[[], float] | None, VirtualClo
 def resolve_chaos_seed(seed: object) -> int | None:
     """``chaos_seed=`` checked, or ``BATONIO_CHAOS_SEED`` when it is None."""
     if seed is not None:
+        from ._chaos import check_seed
+
         return check_seed(seed)
     text = os.environ.get("BATONIO_CHAOS_SEED", "").strip()
     if not text:
@@ -74,6 +76,8 @@ def watchdog_from_environment() -> float | None:
         value = float(text)
     except ValueError:
         raise ValueError(f"BATONIO_WATCHDOG must be a number of seconds, got {text!r}") from None
+    from ._watchdog import check_threshold
+
     return check_threshold(value, "BATONIO_WATCHDOG")
 
 
@@ -81,7 +85,11 @@ def configure_loop(loop: Any, virtual: VirtualClock | None, chaos_seed: int | No
     """Install the hooks for virtual time and chaos on a new loop (nothing when both are off)."""
     if virtual is None and chaos_seed is None:
         return
-    chaos = Chaos(chaos_seed) if chaos_seed is not None else None
+    chaos = None
+    if chaos_seed is not None:
+        from ._chaos import Chaos
+
+        chaos = Chaos(chaos_seed)
     if virtual is not None:
         virtual._bind(loop)
     loop._hooks = LoopHooks(
