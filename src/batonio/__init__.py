@@ -69,6 +69,15 @@ from ._core import Future, Handle, Task, TimerHandle
 from ._debug import DeadlockError, VirtualClock
 from ._loop import EventLoop, new_event_loop
 from ._version import __version__
+from .inspect import (
+    FrameCallGraphEntry,
+    FutureCallGraph,
+    capture_call_graph,
+    format_call_graph,
+    future_add_to_awaited_by,
+    future_discard_from_awaited_by,
+    print_call_graph,
+)
 from .io._servers import Server
 from .io._streams import (
     StreamReader,
@@ -151,6 +160,14 @@ _BATONIO_ONLY = [
     "EXTENSIONS",
     "EventLoop",
     "EventLoopPolicy",
+    # asyncio's since 3.14 (asyncio.graph); batonio's on 3.11-3.13
+    "FrameCallGraphEntry",
+    "FutureCallGraph",
+    "capture_call_graph",
+    "format_call_graph",
+    "future_add_to_awaited_by",
+    "future_discard_from_awaited_by",
+    "print_call_graph",
     "MISSING",
     "__version__",
     "install",

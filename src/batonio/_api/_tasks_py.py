@@ -17,7 +17,10 @@ Invariants:
 - no helper keeps a strong reference to a child once the caller has its answer (callbacks
   are removed on the way out of ``wait``/``wait_for``/``shield``);
 - ``current_task``/``all_tasks`` read asyncio's own registries, which batonio's ``Task``
-  registers with, so stdlib and batonio tasks are seen alike.
+  registers with, so stdlib and batonio tasks are seen alike;
+- a done callback that wakes an intermediate future (shield's outer, wait's waiter) names
+  it in its ``awaited_through`` attribute: ``batonio.capture_call_graph`` follows it from the
+  child to the task that waits (gather's and TaskGroup's are bound methods and need none).
 """
 
 from __future__ import annotations
@@ -383,6 +386,7 @@ def shield(arg: Any) -> Any:
         if not inner.done():
             inner.remove_done_callback(on_inner_done)
 
+    on_inner_done.awaited_through = outer  # type: ignore[attr-defined]  # for the call graph
     inner.add_done_callback(on_inner_done)
     outer.add_done_callback(on_outer_done)
     return outer
@@ -426,6 +430,7 @@ async def _wait(fs: set[Any], timeout: float | None, return_when: str,
             if not waiter.done():
                 waiter.set_result(None)
 
+    on_done.awaited_through = waiter  # type: ignore[attr-defined]  # for the call graph
     for f in fs:
         f.add_done_callback(on_done)
     try:
@@ -453,6 +458,7 @@ async def _cancel_and_wait(fut: AnyFuture, loop: Any) -> None:
         if not waiter.done():
             waiter.set_result(None)
 
+    on_done.awaited_through = waiter  # type: ignore[attr-defined]  # for the call graph
     fut.add_done_callback(on_done)
     try:
         fut.cancel()
@@ -500,6 +506,7 @@ else:
                 waiter.set_result(None)
 
         inner = _to_future(fut, loop)
+        on_done.awaited_through = waiter  # type: ignore[attr-defined]  # for the call graph
         inner.add_done_callback(on_done)
         try:
             try:

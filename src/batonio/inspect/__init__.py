@@ -1,0 +1,41 @@
+"""Looking at a running batonio program: the async call graph, and ``ps``/``pstree``.
+
+``capture_call_graph``/``format_call_graph``/``print_call_graph`` (also at ``batonio.``)
+are CPython 3.14's ``asyncio.graph`` on 3.11-3.13.  ``enable()`` opens the control socket
+that ``python -m batonio ps PID`` and ``pstree PID`` read (off unless asked for).
+"""
+
+from __future__ import annotations
+
+import sys
+
+if sys.version_info >= (3, 14):
+    from asyncio import (  # type: ignore[attr-defined]
+        FrameCallGraphEntry,
+        FutureCallGraph,
+        capture_call_graph,
+        format_call_graph,
+        future_add_to_awaited_by,
+        future_discard_from_awaited_by,
+        print_call_graph,
+    )
+else:
+    from ._graph import (
+        FrameCallGraphEntry,
+        FutureCallGraph,
+        capture_call_graph,
+        format_call_graph,
+        future_add_to_awaited_by,
+        future_discard_from_awaited_by,
+        print_call_graph,
+    )
+
+__all__ = [
+    "FrameCallGraphEntry",
+    "FutureCallGraph",
+    "capture_call_graph",
+    "format_call_graph",
+    "future_add_to_awaited_by",
+    "future_discard_from_awaited_by",
+    "print_call_graph",
+]
