@@ -17,6 +17,7 @@ arrive with the I/O layer).
 from __future__ import annotations
 
 import asyncio as _asyncio
+import os as _os
 import sys as _sys
 
 from . import _extensions, subprocess
@@ -186,3 +187,11 @@ __all__ = sorted(
 )
 
 del _name
+
+# BATONIO_INSPECT=1: this process answers `python -m batonio ps/pstree PID` (off by default).
+_inspect_env = _os.environ.get("BATONIO_INSPECT")
+if _inspect_env:
+    from .inspect import enable_from_environment as _enable_inspect
+
+    _enable_inspect(_inspect_env)
+del _inspect_env

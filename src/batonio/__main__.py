@@ -6,6 +6,8 @@
     python -m batonio -m package.module [args...]
     python -m batonio -c "command" [args...]
     python -m batonio - [args...]          (program read from stdin)
+    python -m batonio --inspect script.py  (ps/pstree may look at its tasks)
+    python -m batonio ps PID | pstree PID  (the tasks of such a process)
 
 It calls ``batonio.install()`` (every loop asyncio creates is then a batonio loop) and runs
 the program as plain ``python`` would, so that the program cannot tell the difference:
@@ -49,7 +51,8 @@ __all__ = ["main"]
 
 USAGE = """\
 usage: batonio [-h] [--version] [--virtual-time] [--chaos-seed N] [--watchdog SECONDS]
-               (script.py | -m module | -c command | -) [args ...]
+               [--inspect] (script.py | -m module | -c command | -) [args ...]
+       batonio {ps,pstree} PID
 
 Run an unmodified asyncio program on batonio: every event loop asyncio creates
 (asyncio.run, asyncio.Runner, asyncio.new_event_loop, asyncio.get_event_loop)
@@ -66,6 +69,13 @@ options:
   -m module           run a library module as a script, like python -m
   -c command          run a program passed as a string, like python -c
   -                   read the program from standard input
+  --inspect           let `batonio ps/pstree PID` show the program's tasks (a
+                      Unix socket only this user can use; BATONIO_INSPECT=1)
+
+commands:
+  ps PID              the table of the tasks of batonio process PID (as
+                      python3.14 -m asyncio ps): id, name, stack, awaiters
+  pstree PID          the tree of those tasks and the frames they await in
 """
 
 # Set when the program died of KeyboardInterrupt: the process then ends by SIGINT at exit.
@@ -85,6 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if first in ("-V", "--version"):
         print(f"batonio {__version__}")
         return 0
+    if first in ("ps", "pstree"):
+        from batonio.inspect._client import main as inspect_main
+
+        return inspect_main(args)
     try:
         args = _apply_debug_options(args)
     except ValueError as exc:
@@ -94,6 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(USAGE)
         return 2
     first = args[0]
+    _enable_inspect_if_asked()
     if first[:2] in ("-m", "-c"):
         option = first[:2]
         if first == option:
@@ -130,6 +145,7 @@ _DEBUG_OPTIONS = {
     "--virtual-time": ("BATONIO_VIRTUAL_TIME", False),
     "--chaos-seed": ("BATONIO_CHAOS_SEED", True),
     "--watchdog": ("BATONIO_WATCHDOG", True),
+    "--inspect": ("BATONIO_INSPECT", False),
 }
 
 
@@ -173,6 +189,15 @@ def _check_option(name: str, value: str) -> str:
         if not seconds > 0 or seconds == float("inf"):
             raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
     return value
+
+
+def _enable_inspect_if_asked() -> None:
+    """``--inspect`` (or BATONIO_INSPECT=1): open the socket that ``ps``/``pstree`` read."""
+    # batonio was imported before the options were read: its import-time check came early.
+    if os.environ.get("BATONIO_INSPECT") == "1":
+        from batonio.inspect import enable
+
+        enable()
 
 
 # -- running the program --------------------------------------------------------------------

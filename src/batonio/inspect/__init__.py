@@ -30,12 +30,27 @@ else:
         print_call_graph,
     )
 
+from ._server import disable, enable, is_enabled, socket_path
+
 __all__ = [
     "FrameCallGraphEntry",
     "FutureCallGraph",
     "capture_call_graph",
+    "disable",
+    "enable",
     "format_call_graph",
     "future_add_to_awaited_by",
     "future_discard_from_awaited_by",
+    "is_enabled",
     "print_call_graph",
+    "socket_path",
 ]
+
+
+def enable_from_environment(value: str | None) -> None:
+    """Act on ``BATONIO_INSPECT``: "1" opens the socket, "" or "0" leave it off."""
+    if value in (None, "", "0"):
+        return
+    if value != "1":
+        raise ValueError(f"BATONIO_INSPECT must be 1 (on) or 0 (off), not {value!r}")
+    enable()
