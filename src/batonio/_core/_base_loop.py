@@ -73,6 +73,8 @@ def _debug_from_environment() -> bool:
 class BaseLoop(LoopCore):  # type: ignore[misc]  # LoopCore may be a compiled type
     """An event loop without network I/O: the engine plus asyncio's loop management API."""
 
+    _debug_value: Any = False
+
     def __init__(self, selector: Any = None, *, clock: Callable[[], float] | None = None) -> None:
         poller: Poller = default_poller() if selector is None else SelectorPoller(selector)
         LoopCore.__init__(self, poller, clock)
@@ -254,10 +256,15 @@ class BaseLoop(LoopCore):  # type: ignore[misc]  # LoopCore may be a compiled ty
 
     # ------------------------------------------------------------------ debug mode
     def set_debug(self, enabled: bool) -> None:
-        """Turn debug mode on or off."""
+        """Turn debug mode on or off; get_debug() returns the value given, as asyncio's does."""
         self._debug = bool(enabled)
+        self._debug_value = enabled
         if self.is_running():
-            self.call_soon_threadsafe(self._set_coroutine_origin_tracking, self._debug)
+            self.call_soon_threadsafe(self._set_coroutine_origin_tracking, enabled)
+
+    def get_debug(self) -> bool:
+        """Return the value last given to set_debug() (its truth is the debug mode)."""
+        return self._debug_value  # type: ignore[no-any-return]
 
     @property
     def slow_callback_duration(self) -> float:

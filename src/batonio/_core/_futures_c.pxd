@@ -1,6 +1,6 @@
 # Augmenting declarations for Cython pure-Python mode: Future and Task fields.
 cimport cython
-from cpython.contextvars cimport PyContext_CopyCurrent, PyContext_Enter, PyContext_Exit
+from cpython.contextvars cimport PyContext_CheckExact, PyContext_CopyCurrent, PyContext_Enter, PyContext_Exit
 from cpython.ref cimport PyObject, Py_XDECREF
 
 from batonio._core._scheduler_c cimport LoopCore
@@ -23,7 +23,7 @@ cdef inline object _send_none(object coro, bint* finished):
     return value
 
 cdef object _PENDING, _CANCELLED, _FINISHED, _TASK_WAITER
-cdef object _CancelledError, _InvalidStateError, _copy_context
+cdef object _CancelledError, _InvalidStateError, _copy_context, _Context
 cdef object _enter_task, _leave_task
 
 cdef object _current_context()
@@ -82,7 +82,9 @@ cdef class Task(Future):
 
 
 cdef inline object _call1_in_context(object context, object fn, object arg):
-    """Call ``fn(arg)`` inside ``context``."""
+    """Call ``fn(arg)`` inside ``context`` (through its ``run`` if it is not a Context)."""
+    if not PyContext_CheckExact(context):
+        return context.run(fn, arg)
     PyContext_Enter(context)
     try:
         return fn(arg)
@@ -93,6 +95,9 @@ cdef inline object _call1_in_context(object context, object fn, object arg):
 cdef inline object _step_in_context(Task task, object exc):
     """Run one step of ``task`` inside its context."""
     context = task._context
+    if not PyContext_CheckExact(context):
+        task._step_in_foreign_context(exc)
+        return
     PyContext_Enter(context)
     try:
         task._step(exc)

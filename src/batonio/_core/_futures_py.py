@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import inspect
 import itertools
 import sys
 import warnings
@@ -32,6 +33,10 @@ try:
 except ImportError:  # pragma: no cover - Cython is a build-time dependency only
     from .. import _cython_shim as cython  # type: ignore[no-redef]
 
+# Imported now, not on first use: a task's repr is needed during interpreter shutdown
+# ("Task was destroyed but it is pending!"), when importing is no longer possible.
+from . import _format as _fmt
+from . import _task_stack
 
 __all__ = ["Future", "Task", "bind_loop_core", "create_future", "new_task"]
 
@@ -47,6 +52,7 @@ _InvalidStateError = asyncio.InvalidStateError
 _AsyncioFuture = asyncio.Future
 _AsyncioTask = asyncio.Task
 _copy_context = contextvars.copy_context
+_Context = contextvars.Context
 _iscoroutine = asyncio.iscoroutine
 
 # asyncio's own task registries: sharing them makes asyncio.current_task() and
@@ -82,10 +88,6 @@ def bind_loop_core(loop_core_type: type, handle_type: type) -> None:
     _handle_type = handle_type
 
 
-def _format():  # type: ignore[no-untyped-def]
-    from . import _format as fmt
-
-    return fmt
 
 
 @cython.freelist(64)
@@ -129,7 +131,7 @@ class _FutureIter:
         if tb is _NO_ARG:
             tb = None
         if tb is not None and not isinstance(tb, TracebackType):
-            raise TypeError("throw() third argument must be a traceback object")
+            raise TypeError("throw() third argument must be a traceback")
         if isinstance(typ, type) and issubclass(typ, BaseException):
             if val is None:
                 exc = typ()
@@ -145,8 +147,7 @@ class _FutureIter:
             exc = typ
         else:
             raise TypeError(
-                "exceptions must be classes or instances deriving from BaseException, "
-                f"not {type(typ).__name__}"
+                "exceptions must be classes deriving BaseException or instances of such a class"
             )
         if tb is not None:
             exc = exc.with_traceback(tb)
@@ -163,7 +164,9 @@ class Future:
     def __cinit__(self, *args: Any, **kwargs: Any) -> None:
         self._state = _PENDING
 
-    def __init__(self, *, loop: Any = None) -> None:
+    def __init__(self, *args: Any, loop: Any = None, **kwargs: Any) -> None:
+        if args or kwargs:
+            raise _constructor_misuse("Future", args, kwargs)
         self._init_future(loop)
 
     def _init_future(self, loop: Any) -> None:
@@ -187,7 +190,7 @@ class Future:
         self._loop = loop
         self._source_traceback = None
         if loop._debug if isinstance(loop, _loop_core_type) else loop.get_debug():
-            self._source_traceback = _format().extract_stack()
+            self._source_traceback = _fmt.extract_stack()
 
     @property
     def __class__(self) -> type:  # type: ignore[override]
@@ -222,7 +225,9 @@ class Future:
             return self._result
         if self._state is _CANCELLED:
             raise self._make_cancelled_error()
-        raise _InvalidStateError("Result is not ready.")
+        if self._loop is None:
+            raise _InvalidStateError("Future object is not initialized.")
+        raise _InvalidStateError("Result is not set.")
 
     def exception(self) -> BaseException | None:
         """Return the exception set on the future (None if a result was set)."""
@@ -231,10 +236,14 @@ class Future:
             return self._exception  # type: ignore[no-any-return]
         if self._state is _CANCELLED:
             raise self._make_cancelled_error()
+        if self._loop is None:
+            raise _InvalidStateError("Future object is not initialized.")
         raise _InvalidStateError("Exception is not set.")
 
     @property
     def _log_traceback(self) -> bool:
+        if self._loop is None:
+            raise RuntimeError("Future object is not initialized.")
         return self._log_tb
 
     @_log_traceback.setter
@@ -246,6 +255,8 @@ class Future:
     @property
     def _callbacks(self) -> list[tuple[Any, Any]]:
         """The pending done-callbacks as (callback, context) pairs, in order."""
+        if self._loop is None:
+            raise RuntimeError("Future object is not initialized.")
         entries = []
         if self._cb0 is not None:
             entries.append((self._cb0, self._ctx0))
@@ -259,7 +270,7 @@ class Future:
         if self._loop is None:
             raise RuntimeError("Future object is not initialized.")
         if self._state is not _PENDING:
-            raise _InvalidStateError(f"{self._state}: {self!r}")
+            raise _InvalidStateError("invalid state")
         self._result = result
         self._state = _FINISHED
         self._schedule_callbacks()
@@ -269,7 +280,7 @@ class Future:
         if self._loop is None:
             raise RuntimeError("Future object is not initialized.")
         if self._state is not _PENDING:
-            raise _InvalidStateError(f"{self._state}: {self!r}")
+            raise _InvalidStateError("invalid state")
         if isinstance(exception, type):
             exception = exception()
         if _PY313:
@@ -319,7 +330,7 @@ class Future:
     def add_done_callback(self, fn: Callable[[Any], object], *, context: Any = None) -> None:
         """Call ``fn(future)`` once done (at once via the loop if already done)."""
         if self._loop is None:
-            raise RuntimeError("Future object is not initialized.")
+            raise RuntimeError("uninitialized Future object")
         if self._state is not _PENDING:
             self._loop.call_soon(fn, self, context=context)
             return
@@ -373,6 +384,9 @@ class Future:
         self._ctx0 = None
         self._cb_rest = None
         ours = isinstance(loop, _loop_core_type)
+        if ours and loop._closed:
+            # asyncio's call_soon refuses: the callbacks are dropped and the caller learns it.
+            raise RuntimeError("Event loop is closed")
         if ours and not loop._debug and ctx0 is not _TASK_WAITER and not _has_task_waiter(rest):
             self._due_cb0 = cb0
             self._due_ctx0 = ctx0
@@ -437,14 +451,20 @@ class Future:
 
     # ------------------------------------------------------------------ awaiting
     def __await__(self) -> Generator[Any, None, Any]:
+        if self._loop is None:
+            raise RuntimeError("Future object is not initialized.")
         return _FutureIter(self)  # type: ignore[return-value]
 
     def __iter__(self) -> Generator[Any, None, Any]:
+        if self._loop is None:
+            raise RuntimeError("Future object is not initialized.")
         return _FutureIter(self)  # type: ignore[return-value]
 
     # ------------------------------------------------------------------ reporting
     def _repr_info(self) -> list[str]:
-        return _format().future_repr_info(self, _state_index(self._state), self._callback_fns())
+        if self._loop is None:
+            raise RuntimeError("Future object is not initialized.")
+        return _fmt.future_repr_info(self, _state_index(self._state), self._callback_fns())
 
     def _callback_fns(self) -> list[Any]:
         return [fn._wakeup if ctx is _TASK_WAITER else fn for fn, ctx in self._callbacks]
@@ -548,6 +568,16 @@ if not cython.compiled:
     _give_pure_classes_field_defaults()
 
 
+def _constructor_misuse(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> TypeError:
+    """The TypeError asyncio's C constructor raises for arguments it does not take."""
+    if args:
+        return TypeError(f"{name}() takes no positional arguments")
+    key = next(iter(kwargs))
+    if _PY313:
+        return TypeError(f"{name}() got an unexpected keyword argument '{key}'")
+    return TypeError(f"'{key}' is an invalid keyword argument for {name}()")
+
+
 def _state_index(state: object) -> int:
     return 0 if state is _PENDING else (1 if state is _CANCELLED else 2)
 
@@ -633,15 +663,11 @@ class Task(Future):
 
     def get_stack(self, *, limit: int | None = None) -> list[Any]:
         """Return the frames of the task's coroutine (or of its exception's traceback)."""
-        from ._task_stack import task_stack
-
-        return task_stack(self, limit)
+        return _task_stack.task_stack(self, limit)
 
     def print_stack(self, *, limit: int | None = None, file: Any = None) -> None:
         """Print the task's stack or traceback, as asyncio does."""
-        from ._task_stack import print_task_stack
-
-        print_task_stack(self, limit, file)
+        _task_stack.print_task_stack(self, limit, file)
 
     def cancel(self, msg: Any = None) -> bool:
         """Request cancellation: CancelledError is thrown into the coroutine at its next step."""
@@ -710,9 +736,25 @@ class Task(Future):
             self._step_exc = None
         if cython.compiled:
             _step_in_context(self, exc)  # noqa: F821
-        else:
+        elif type(self._context) is _Context:
             self._context.run(self._step, exc)
+        else:
+            self._step_in_foreign_context(exc)
         self = None  # as in _step: no frame of ours keeps a failed task alive
+
+    def _step_in_foreign_context(self, exc: Any) -> None:
+        """Step through ``context.run`` of a ``context=`` that is not a Context.
+
+        asyncio checks nothing here: any object with ``run`` works, and what fails (no
+        ``run`` at all) is reported as a failed callback while the task stays pending.
+        """
+        try:
+            self._context.run(self._step, exc)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as error:
+            args = () if exc is None else (exc,)
+            _handle_type(self._step, args, self._loop, self._context)._report_exception(error)
 
     def _wakeup(self, fut: Any) -> None:
         """Done-callback for futures that are not ours: resume with their outcome."""
@@ -837,8 +879,6 @@ class Task(Future):
         )
 
     def _bad_yield(self, result: Any) -> RuntimeError:
-        import inspect
-
         if inspect.isgenerator(result):
             return RuntimeError(
                 f"yield was used instead of yield from for generator in task {self!r} with {result!r}"
@@ -866,7 +906,7 @@ class Task(Future):
 
     # ------------------------------------------------------------------ reporting
     def _repr_info(self) -> list[str]:
-        return _format().task_repr_info(self, _state_index(self._state), self._callback_fns())
+        return _fmt.task_repr_info(self, _state_index(self._state), self._callback_fns())
 
     def __repr__(self) -> str:
         return "<{} {}>".format(self.__class__.__name__, " ".join(self._repr_info()))
@@ -881,6 +921,33 @@ class Task(Future):
                 context["source_traceback"] = self._source_traceback
             self._loop.call_exception_handler(context)
         self._report_unretrieved()
+
+
+def _give_pure_task_field_defaults() -> None:
+    """Interpreted, give Task the zeroed fields a compiled (or C asyncio) task starts with.
+
+    A Task made by ``__new__`` alone then cancels, counts cancellations and dies silently,
+    as asyncio's C Task does.
+    """
+    defaults = {
+        "_log_destroy_pending": False,
+        "_must_cancel": False,
+        "_fut_waiter": None,
+        "_num_cancels_requested": 0,
+        "_step_exc": None,
+        "_wakeup_from": None,
+        "_coro": None,
+        "_name": None,
+        "_context": None,
+        "_parent": None,
+        "_core_loop": None,
+    }
+    for name, value in defaults.items():
+        setattr(Task, name, value)
+
+
+if not cython.compiled:
+    _give_pure_task_field_defaults()
 
 
 def _future_loop(fut: Any) -> Any:

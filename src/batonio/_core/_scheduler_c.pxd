@@ -1,22 +1,17 @@
 # Augmenting declarations for Cython pure-Python mode: typed fields of the engine's hot path.
 cimport cython
-from cpython.contextvars cimport PyContext_CopyCurrent, PyContext_Enter, PyContext_Exit
+from cpython.contextvars cimport PyContext_CheckExact, PyContext_CopyCurrent, PyContext_Enter, PyContext_Exit
 
 from cpython.ref cimport PyObject
 
-cdef extern from "Python.h":
-    ctypedef struct PyCodeObject:
-        int co_flags
-    PyObject* PyFunction_GET_CODE(object func)
-
-
-cdef inline int _function_code_flags(object func):
-    """A plain function's code flags, read from the structs (no attribute look-ups)."""
-    return (<PyCodeObject*>PyFunction_GET_CODE(func)).co_flags
-
 
 cdef inline object _call_in_context(object context, object callback, tuple args):
-    """Call ``callback(*args)`` inside ``context``, as Context.run does, without its argument repacking."""
+    """Call ``callback(*args)`` inside ``context``, as Context.run does, without its argument repacking.
+
+    A ``context=`` that is not a Context goes through its ``run``, as asyncio's Handle does.
+    """
+    if not PyContext_CheckExact(context):
+        return context.run(callback, *args)
     PyContext_Enter(context)
     try:
         return callback(*args)

@@ -24,12 +24,12 @@ from __future__ import annotations
 import asyncio
 import heapq
 import os
+import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from contextvars import Context, copy_context
-from types import FunctionType, MethodType
 from typing import Any
 
 try:
@@ -37,14 +37,15 @@ try:
 except ImportError:  # pragma: no cover - Cython is a build-time dependency only
     from .. import _cython_shim as cython  # type: ignore[no-redef]
 
+from . import _format as _fmt  # imported now: reprs are needed during interpreter shutdown
 from ._instrumented import run_once_instrumented
 from ._pollers import ERROR, READ, WRITE
 
 __all__ = ["Handle", "LoopCore", "TimerHandle"]
 
+_PY313 = sys.version_info >= (3, 13)
 _MIN_TIMERS_TO_PURGE = 100
 _MAX_POLL_TIMEOUT = 24 * 3600.0
-_CO_COROUTINE_FLAGS = 0x0080 | 0x0100  # CO_COROUTINE | CO_ITERABLE_COROUTINE
 
 # Event bits that wake a reader or a writer: error and hang-up wake both directions.
 _READ_EVENTS = READ | ERROR
@@ -54,11 +55,6 @@ _AsyncioHandle = asyncio.Handle
 _AsyncioTimerHandle = asyncio.TimerHandle
 
 
-def _format():  # type: ignore[no-untyped-def]
-    """Import the formatting helpers lazily: they are only needed on rare paths."""
-    from . import _format as fmt
-
-    return fmt
 
 
 @cython.freelist(256)
@@ -85,7 +81,7 @@ class Handle:
         self._context = _current_context() if context is None else context
         self._cancelled = False
         self._repr = None
-        self._source_traceback = _format().extract_stack() if debug else None
+        self._source_traceback = _fmt.extract_stack() if debug else None
 
     @property
     def __class__(self) -> type:  # type: ignore[override]
@@ -127,7 +123,7 @@ class Handle:
     def _report_exception(self, exc: BaseException) -> None:
         """Hand an exception raised by the callback to the loop's exception handler."""
         context: dict[str, Any] = {
-            "message": f"Exception in callback {_format().callback_source(self._callback, self._args, self._loop_debug())}",
+            "message": f"Exception in callback {_fmt.callback_source(self._callback, self._args, self._loop_debug())}",
             "exception": exc,
             "handle": self,
         }
@@ -144,7 +140,7 @@ class Handle:
         if self._cancelled:
             info.append("cancelled")
         if self._callback is not None:
-            info.append(_format().callback_source(self._callback, self._args, self._loop_debug()))
+            info.append(_fmt.callback_source(self._callback, self._args, self._loop_debug()))
         if self._source_traceback:
             frame = self._source_traceback[-1]
             info.append(f"created at {frame[0]}:{frame[1]}")
@@ -251,28 +247,27 @@ def _new_handle(
     return handle
 
 
-def _check_callback(callback: object, method: str, debug: bool) -> None:
-    """Reject coroutines and non-callables with asyncio's TypeError messages.
+def _timeout_of_nan_timer() -> float:
+    """The poll timeout when the first timer is due at NaN (``call_later(nan, ...)``).
 
-    The coroutine-function test is exact in debug mode (partials, decorated functions) and
-    a cheap look at plain functions and methods otherwise.
+    asyncio up to 3.12 clamps it with ``max(0, nan)``, which is 0: the timer runs at once.
+    3.13 hands NaN to the selector, whose conversion to milliseconds raises.
     """
-    if debug and asyncio.iscoroutinefunction(callback):
+    if _PY313:
+        raise ValueError("cannot convert float NaN to integer")
+    return 0.0
+
+
+def _check_callback(callback: object, method: str, debug: bool) -> None:
+    """Debug mode only: reject coroutines and non-callables with asyncio's TypeError messages.
+
+    asyncio checks nothing outside debug mode (the callback fails when it runs, reported
+    to the exception handler), and neither do the loop's scheduling methods.
+    """
+    if asyncio.iscoroutine(callback) or asyncio.iscoroutinefunction(callback):
         raise TypeError(f"coroutines cannot be used with {method}()")
     if not callable(callback):
-        if asyncio.iscoroutine(callback):
-            raise TypeError(f"coroutines cannot be used with {method}()")
         raise TypeError(f"a callable object was expected by {method}(), got {callback!r}")
-    func = callback
-    if type(func) is MethodType:
-        func = func.__func__  # type: ignore[attr-defined]
-    if type(func) is FunctionType:
-        if cython.compiled:
-            flags = _function_code_flags(func)  # noqa: F821
-        else:
-            flags = func.__code__.co_flags  # type: ignore[attr-defined]
-        if flags & _CO_COROUTINE_FLAGS:
-            raise TypeError(f"coroutines cannot be used with {method}()")
 
 
 @cython.cclass
@@ -351,7 +346,7 @@ class LoopCore:
             raise RuntimeError("Event loop is closed")
         if self._debug:
             self._check_thread()
-        _check_callback(callback, "call_soon", self._debug)
+            _check_callback(callback, "call_soon", True)
         handle = _new_handle(callback, args, self, context)
         self._ready.append(handle)
         return handle
@@ -369,7 +364,8 @@ class LoopCore:
         """Like call_soon, from any thread: wakes the loop if it is waiting in the poller."""
         if self._closed:
             raise RuntimeError("Event loop is closed")
-        _check_callback(callback, "call_soon_threadsafe", self._debug)
+        if self._debug:
+            _check_callback(callback, "call_soon_threadsafe", True)
         handle = _new_handle(callback, args, self, context)
         self._ready.append(handle)
         # The loop sets _polling before it reads the ready queue for its poll timeout, so
@@ -415,7 +411,7 @@ class LoopCore:
             raise RuntimeError("Event loop is closed")
         if self._debug:
             self._check_thread()
-        _check_callback(callback, method, self._debug)
+            _check_callback(callback, method, True)
         timer = TimerHandle(when, callback, args, self, context)
         self._timer_seq += 1
         timer._seq = self._timer_seq
@@ -491,6 +487,8 @@ class LoopCore:
                 timeout = 0.0
             elif timeout > _MAX_POLL_TIMEOUT:
                 timeout = _MAX_POLL_TIMEOUT
+            elif timeout != timeout:
+                timeout = _timeout_of_nan_timer()
         else:
             timeout = -1.0
         if timeout != 0.0 or self._io_fd_count > 0:
@@ -667,16 +665,27 @@ class LoopCore:
         callback: Callable[..., object],
         args: tuple[Any, ...],
     ) -> Handle:
-        """Register (or replace) the handle for one direction of ``fd``."""
+        """Register (or replace) the handle for one direction of ``fd``.
+
+        When the poller refuses the fd (a regular file, a closed fd) nothing is kept, as a
+        selector keeps no key it could not register: remove_*() then returns False.
+        """
         self._check_closed()
         handle = _new_handle(callback, args, self, None)
         old = table.get(fd)
         table[fd] = handle
+        try:
+            self._register_fd(fd)
+        except BaseException:
+            if old is None:
+                del table[fd]
+            else:
+                table[fd] = old
+            raise
         if old is not None:
             old.cancel()
         elif fd not in other:
             self._io_fd_count += 1
-        self._register_fd(fd)
         return handle
 
     def _unwatch(self, table: dict[int, Handle], other: dict[int, Handle], fd: int) -> bool:
