@@ -164,8 +164,13 @@ class Future:
     def __cinit__(self, *args: Any, **kwargs: Any) -> None:
         self._state = _PENDING
 
-    def __init__(self, *args: Any, loop: Any = None, **kwargs: Any) -> None:
-        if args or kwargs:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        loop = None
+        if kwargs:
+            if len(kwargs) != 1 or "loop" not in kwargs or args:
+                raise _constructor_misuse("Future", args, kwargs)
+            loop = kwargs["loop"]
+        elif args:
             raise _constructor_misuse("Future", args, kwargs)
         self._init_future(loop)
 
@@ -569,7 +574,11 @@ if not cython.compiled:
 
 
 def _constructor_misuse(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> TypeError:
-    """The TypeError asyncio's C constructor raises for arguments it does not take."""
+    """The TypeError asyncio's C constructor (``Future(*, loop=None)``) raises for bad arguments."""
+    given = len(args) + len(kwargs)
+    if given > 1:
+        what = "argument" if args else "keyword argument"
+        return TypeError(f"{name}() takes at most 1 {what} ({given} given)")
     if args:
         return TypeError(f"{name}() takes no positional arguments")
     key = next(iter(kwargs))
