@@ -89,6 +89,7 @@ from .io._streams import (
     start_server,
     start_unix_server,
 )
+from .subprocess import create_subprocess_exec, create_subprocess_shell
 
 #: True when the compiled (Cython) hot path is running.
 EXTENSIONS: bool = _extensions.EXTENSIONS

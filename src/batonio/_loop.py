@@ -3,7 +3,7 @@
 The compiled core cannot inherit from a Python class, so the public class is assembled
 here, as uvloop does, and ``isinstance(loop, asyncio.AbstractEventLoop)`` holds.  Each I/O
 concern joins the class as a mixin from ``batonio.io`` (sockets, sendfile, connections,
-servers, datagrams, signals); the engine below never imports them.
+servers, datagrams, pipes, subprocesses, signals); the engine below never imports them.
 
 The loop keeps ``_transports``, fd -> live transport, so that ``add_reader`` and the
 ``sock_*`` calls refuse an fd a transport owns, with asyncio's message.
@@ -21,9 +21,11 @@ from ._debug._loop_mixin import InstrumentsMixin
 from ._debug._options import resolve_clock
 from .io._connections import ConnectionsMixin
 from .io._datagram import DatagramMixin
+from .io._pipes import PipesMixin
 from .io._sendfile import SendfileMixin
 from .io._servers import ServersMixin
 from .io._signals import SignalsMixin
+from .io._subprocess import SubprocessMixin
 from .io._sockets import SocketsMixin
 from .io._tls import TLSMixin
 
@@ -37,6 +39,8 @@ class EventLoop(  # type: ignore[misc]
     ConnectionsMixin,
     ServersMixin,
     DatagramMixin,
+    PipesMixin,
+    SubprocessMixin,
     TLSMixin,
     InstrumentsMixin,
     BaseLoop,
@@ -67,8 +71,11 @@ class EventLoop(  # type: ignore[misc]
             raise
 
     def close(self) -> None:
-        """Close the loop, removing its signal handlers and stopping the watchdog first."""
+        """Close the loop: signal handlers, child watching and the watchdog go first."""
         if not self.is_running() and not self.is_closed():
+            watch = getattr(self, "_child_watch", None)
+            if watch is not None:
+                watch.close()
             self._close_signals()
             self._close_instruments()
         BaseLoop.close(self)

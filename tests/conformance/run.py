@@ -38,13 +38,16 @@ if sys.version_info >= (3, 12):
 NET_MODULES = ["test_sock_lowlevel", "test_streams", "test_server", "test_buffered_proto",
                "test_protocols", "test_transports", "test_sendfile"]
 ISSUE3_MODULES += NET_MODULES
+# Issue 10 (processes and pipes).
+PROC_MODULES = ["test_subprocess", "test_unix_events"]
+ISSUE3_MODULES += PROC_MODULES
 API_MODULES = ["test_locks", "test_queues", "test_tasks", "test_taskgroups", "test_timeouts",
                "test_waitfor", "test_threads", "test_pep492", "test_context", "test_runners",
-               "test_streams"]
+               "test_streams", "test_subprocess"]
 # Modules split into this many child processes (by whole test classes), to balance -j 2.
 SHARDS = {"test_tasks": 2}
 # Slowest first, so that two workers finish together.
-_WEIGHT = {"test_tasks": 0, "test_events": 1, "test_eager_task_factory": 2,
+_WEIGHT = {"test_tasks": 0, "test_events": 1, "test_subprocess": 1, "test_eager_task_factory": 2,
            "test_base_events": 3, "test_futures": 4, "test_locks": 5, "test_taskgroups": 6}
 
 PY = f"{sys.version_info.major}.{sys.version_info.minor}"

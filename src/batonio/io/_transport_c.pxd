@@ -5,6 +5,10 @@ from cpython.bytearray cimport PyByteArray_AS_STRING
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
 from cpython.exc cimport PyErr_SetFromErrno
 
+cdef extern from "unistd.h" nogil:
+    ssize_t _c_read "read" (int fd, void *buf, size_t n)
+    ssize_t _c_write "write" (int fd, const void *buf, size_t n)
+
 cdef extern from "sys/socket.h" nogil:
     ssize_t _c_send "send" (int fd, const void *buf, size_t n, int flags)
     ssize_t _c_recv "recv" (int fd, void *buf, size_t n, int flags)
@@ -35,7 +39,32 @@ cdef inline Py_ssize_t _fd_recv_into(int fd, object buf) except -1:
         return -1
     return received
 
-cdef object _AsyncioTransport, _BufferedProtocol, _TransportSocket
+cdef inline Py_ssize_t _fd_write(int fd, object data) except -1:
+    """write(2) from any buffer (pipes); errors raise the OSError subclass os.write raises."""
+    cdef Py_buffer view
+    cdef ssize_t sent
+    PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+    sent = _c_write(fd, view.buf, <size_t>view.len)
+    PyBuffer_Release(&view)
+    if sent < 0:
+        PyErr_SetFromErrno(OSError)
+        return -1
+    return sent
+
+
+cdef inline Py_ssize_t _fd_read_into(int fd, object buf) except -1:
+    """read(2) into a writable buffer (pipes); errors raise what os.readv raises."""
+    cdef Py_buffer view
+    cdef ssize_t received
+    PyObject_GetBuffer(buf, &view, PyBUF_WRITABLE)
+    received = _c_read(fd, view.buf, <size_t>view.len)
+    PyBuffer_Release(&view)
+    if received < 0:
+        PyErr_SetFromErrno(OSError)
+        return -1
+    return received
+
+cdef object _AsyncioTransport, _AsyncioReadTransport, _AsyncioWriteTransport, _BufferedProtocol, _TransportSocket
 cdef Py_ssize_t _IOV_MAX
 cdef bint _HAS_SENDMSG
 
@@ -70,6 +99,7 @@ cdef class SocketTransport:
     cdef _read_into_protocol(self)
     cdef _on_eof(self)
     cpdef write(self, data)
+    cdef _write_data(self, data)
     cdef _count_lost_write(self)
     cdef _enqueue(self, data, Py_ssize_t start)
     cdef _start_writing(self)
@@ -84,3 +114,18 @@ cdef class SocketTransport:
     cdef _send(self, data)
     cdef _sendmsg(self, chunks)
     cdef _shutdown_write(self)
+
+
+cdef class PipeTransport(SocketTransport):
+    cdef _recv_into(self, buf)
+    cdef _send(self, data)
+    cdef _sendmsg(self, chunks)
+    cdef _shutdown_write(self)
+
+
+cdef class ReadPipeTransport(PipeTransport):
+    cdef _on_eof(self)
+
+
+cdef class WritePipeTransport(PipeTransport):
+    cpdef write(self, data)

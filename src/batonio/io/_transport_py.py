@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import errno
 import os
 import socket
+import stat
 import sys
 import warnings
 from typing import Any
@@ -41,7 +43,7 @@ from asyncio import trsock
 
 from ._flow import water_marks
 
-__all__ = ["SocketTransport", "set_nodelay"]
+__all__ = ["ReadPipeTransport", "SocketTransport", "WritePipeTransport", "set_nodelay"]
 
 _READ_BUFFER_SIZE = 256 * 1024
 _LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5
@@ -53,6 +55,8 @@ _HAS_SENDMSG = hasattr(socket.socket, "sendmsg")
 _PY312 = sys.version_info >= (3, 12)
 
 _AsyncioTransport = asyncio.Transport
+_AsyncioReadTransport = asyncio.ReadTransport
+_AsyncioWriteTransport = asyncio.WriteTransport
 _BufferedProtocol = asyncio.BufferedProtocol
 _TransportSocket = trsock.TransportSocket
 
@@ -140,19 +144,32 @@ class SocketTransport:
         extra: dict[str, Any] | None = None,
         server: Any = None,
     ) -> None:
-        self._loop = loop
         self._sock = sock
         self._fileno = sock.fileno()
         # Bound once: the hot path then calls them without a method look-up per call.
         self._sock_recv_into = sock.recv_into
         self._sock_send = sock.send
-        self._extra = {} if extra is None else dict(extra)
+        self._init_state(loop, protocol, extra)
         self._fill_extra(sock)
+        self._server = server
+        if server is not None:
+            server._attach(self)
+        loop._transports[self._fileno] = self
+        set_nodelay(sock)
+        loop.call_soon(protocol.connection_made, self)
+        loop.call_soon(self._start_reading)  # only once connection_made() has run
+        if waiter is not None:
+            loop.call_soon(_set_result_unless_cancelled, waiter, None)
+
+    def _init_state(self, loop: Any, protocol: Any, extra: dict[str, Any] | None) -> None:
+        """The state every stream transport starts with (sockets and pipes alike)."""
+        self._loop = loop
+        self._extra = {} if extra is None else dict(extra)
+        self._server = None
         self._protocol = None
         self._protocol_connected = False
         self._buffered = False
         self.set_protocol(protocol)
-        self._server = server
         self._queue = collections.deque()
         self._queued = 0
         self._conn_lost = 0
@@ -165,14 +182,6 @@ class SocketTransport:
         self._low_water = 16 * 1024
         self._empty_waiter = None
         self._read_buffer, self._read_view = _read_buffer_of(loop)
-        if server is not None:
-            server._attach(self)
-        loop._transports[self._fileno] = self
-        set_nodelay(sock)
-        loop.call_soon(protocol.connection_made, self)
-        loop.call_soon(self._start_reading)  # only once connection_made() has run
-        if waiter is not None:
-            loop.call_soon(_set_result_unless_cancelled, waiter, None)
 
     def _fill_extra(self, sock: socket.socket) -> None:
         extra = self._extra
@@ -348,6 +357,10 @@ class SocketTransport:
         if self._conn_lost:
             self._count_lost_write()
             return
+        self._write_data(data)
+
+    def _write_data(self, data: Any) -> None:
+        """Send a checked, non-empty buffer at once, or queue it behind what waits."""
         if self._queued:
             self._enqueue(data, 0)
             self._maybe_pause_protocol()
@@ -655,3 +668,214 @@ class SocketTransport:
             if server is not None:
                 self._server = None
                 server._detach(self)
+
+
+# ============================================================================ pipes
+# A pipe transport is the socket transport over another kind of fd: the read and write
+# paths above are shared, only the kernel calls (read(2)/write(2)/writev(2) instead of
+# recv/send/sendmsg) and the ending differ.  They follow asyncio's
+# unix_events._UnixReadPipeTransport / _UnixWritePipeTransport: EOF on a read pipe ends
+# the transport (eof_received's answer is not asked), write_eof() on a write pipe closes
+# it once the queue is sent, and a write pipe watches its fd for reading to learn that
+# the reader went away (a pipe's write end polls readable -- EPOLLERR -- when it did).
+
+
+@cython.cclass
+class PipeTransport(SocketTransport):
+    """The part of the read and write pipe transports that is the same: the fd and its calls."""
+
+    # asyncio's pipe transports offer neither: loop.sendfile() and start_tls() refuse them
+    _start_tls_compatible = False
+    _sendfile_compatible = None
+
+    def _init_pipe(self, loop: Any, pipe: Any, protocol: Any, extra: dict[str, Any] | None) -> None:
+        """Take ``pipe`` (made non-blocking) and the state every stream transport starts with."""
+        self._sock = pipe
+        self._fileno = pipe.fileno()
+        self._sock_recv_into = None
+        self._sock_send = None
+        self._init_state(loop, protocol, extra)
+        self._extra["pipe"] = pipe
+        os.set_blocking(self._fileno, False)
+
+    def _fill_extra(self, sock: Any) -> None:
+        self._extra["pipe"] = sock
+
+    def _recv_into(self, buf: Any) -> int:
+        if cython.compiled:
+            return _fd_read_into(self._fileno, buf)  # noqa: F821
+        return os.readv(self._fileno, [buf])
+
+    def _send(self, data: Any) -> int:
+        if cython.compiled:
+            return _fd_write(self._fileno, data)  # noqa: F821
+        return os.write(self._fileno, data)
+
+    def _sendmsg(self, chunks: Any) -> int:
+        return os.writev(self._fileno, chunks)
+
+    def _shutdown_write(self) -> None:  # pragma: no cover - a pipe's write_eof() closes instead
+        self.close()
+
+    def can_write_eof(self) -> bool:
+        """Return True: write_eof() closes the pipe once the queue is sent."""
+        return True
+
+    def write_eof(self) -> None:
+        """Close the pipe once what is queued was written (a pipe has no half-close)."""
+        self.close()
+
+    def _fatal_error(self, exc: BaseException, message: str = "Fatal error on pipe transport") -> None:
+        SocketTransport._fatal_error(self, exc, message.replace("socket transport", "pipe transport"))
+
+    @property
+    def _pipe(self) -> Any:
+        """The pipe's file object (asyncio's attribute name); None once closed."""
+        return self._sock
+
+    @_pipe.setter
+    def _pipe(self, pipe: Any) -> None:
+        self._sock = pipe
+
+    def __repr__(self) -> str:
+        """As asyncio's: state, fd, then polling/idle (and bufsize) or, loop closed, open."""
+        info = [type(self).__name__]
+        if self._sock is None:
+            info.append("closed")
+        elif self._closing:
+            info.append("closing")
+        info.append(f"fd={self._fileno}")
+        loop = self._loop
+        if self._sock is not None and loop is not None and not loop.is_closed():
+            writes = isinstance(self, WritePipeTransport)
+            polling = self._writer_registered if writes else self._fileno in loop._readers
+            info.append("polling" if polling else "idle")
+            if writes:
+                info.append(f"bufsize={self._queued}")
+        elif self._sock is not None:
+            info.append("open")
+        else:
+            info.append("closed")
+        return "<{}>".format(" ".join(info))
+
+
+@cython.cclass
+class ReadPipeTransport(PipeTransport):
+    """The read end of a pipe, FIFO, socket or character device; an ``asyncio.ReadTransport``."""
+
+    def __init__(
+        self, loop: Any, pipe: Any, protocol: Any, waiter: Any = None, extra: dict[str, Any] | None = None
+    ) -> None:
+        self._sock = None  # until the checks passed: __del__ has nothing to close
+        mode = os.fstat(pipe.fileno()).st_mode
+        if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode)):
+            raise ValueError("Pipe transport is for pipes/sockets only.")
+        self._init_pipe(loop, pipe, protocol, extra)
+        loop.call_soon(protocol.connection_made, self)
+        loop.call_soon(self._start_reading)  # only once connection_made() has run
+        if waiter is not None:
+            loop.call_soon(_set_result_unless_cancelled, waiter, None)
+
+    @property
+    def __class__(self) -> type:  # type: ignore[override]
+        """Present as ``asyncio.ReadTransport`` so ``isinstance`` checks against it hold."""
+        return _AsyncioReadTransport
+
+    def _on_eof(self) -> None:
+        """The writer closed its end: eof_received(), then connection_lost(None)."""
+        loop = self._loop
+        if loop._debug:
+            _logger().info("%r was closed by peer", self)
+        self._closing = True
+        self._conn_lost += 1
+        loop._remove_reader(self._fileno)
+        loop.call_soon(self._protocol.eof_received)
+        loop.call_soon(self._call_connection_lost, None)
+
+    def _fatal_error(self, exc: BaseException, message: str = "Fatal error on pipe transport") -> None:
+        """As asyncio's read pipe: every error but EIO (a pty's end) reaches the handler."""
+        message = message.replace("socket transport", "pipe transport")
+        if isinstance(exc, OSError) and exc.errno == errno.EIO:
+            if self._loop._debug:
+                _logger().debug("%r: %s", self, message, exc_info=True)
+        else:
+            self._loop.call_exception_handler(
+                {"message": message, "exception": exc, "transport": self, "protocol": self._protocol}
+            )
+        self._force_close(exc)
+
+
+@cython.cclass
+class WritePipeTransport(PipeTransport):
+    """The write end of a pipe, FIFO, socket or character device; an ``asyncio.WriteTransport``."""
+
+    def __init__(
+        self, loop: Any, pipe: Any, protocol: Any, waiter: Any = None, extra: dict[str, Any] | None = None
+    ) -> None:
+        self._sock = None  # until the checks passed: __del__ has nothing to close
+        mode = os.fstat(pipe.fileno()).st_mode
+        is_socket = stat.S_ISSOCK(mode)
+        is_fifo = stat.S_ISFIFO(mode)
+        if not (is_socket or is_fifo or stat.S_ISCHR(mode)):
+            raise ValueError("Pipe transport is only for pipes, sockets and character devices")
+        self._init_pipe(loop, pipe, protocol, extra)
+        loop.call_soon(protocol.connection_made, self)
+        if is_socket or is_fifo:  # a character device cannot tell that its reader left
+            loop.call_soon(self._watch_peer)
+        if waiter is not None:
+            loop.call_soon(_set_result_unless_cancelled, waiter, None)
+
+    @property
+    def __class__(self) -> type:  # type: ignore[override]
+        """Present as ``asyncio.WriteTransport`` so ``isinstance`` checks against it hold."""
+        return _AsyncioWriteTransport
+
+    def _watch_peer(self) -> None:
+        if not self._conn_lost:
+            self._loop._add_reader(self._fileno, self._peer_closed, ())
+
+    def _peer_closed(self) -> None:
+        """The fd polled readable: the reader is gone; queued data can never be written."""
+        if self._loop._debug:
+            _logger().info("%r was closed by peer", self)
+        self._force_close(BrokenPipeError() if self._queued else None)
+
+    def close(self) -> None:
+        """Close once what is queued was written; connection_lost(None) follows."""
+        if self._closing:
+            return
+        self._closing = True
+        if not self._queued:
+            self._loop._remove_reader(self._fileno)
+            self._conn_lost += 1
+            self._loop.call_soon(self._call_connection_lost, None)
+
+    def _force_close(self, exc: BaseException | None) -> None:
+        if self._conn_lost:
+            return
+        if self._queued:
+            self._drop_queue()
+        self._stop_writing()
+        self._closing = True
+        self._loop._remove_reader(self._fileno)
+        self._conn_lost += 1
+        self._loop.call_soon(self._call_connection_lost, exc)
+
+    def write(self, data: Any) -> None:
+        """Write ``data`` (bytes-like) now, or queue what the pipe does not take yet."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise AssertionError(repr(data))  # asyncio's pipe transport asserts the type
+        if not data:
+            return
+        if self._conn_lost or self._closing:
+            if self._conn_lost >= _LOG_THRESHOLD_FOR_CONNLOST_WRITES:
+                _logger().warning("pipe closed by peer or os.write(pipe, data) raised exception.")
+            self._conn_lost += 1
+            return
+        self._write_data(data)
+
+    def _call_connection_lost(self, exc: BaseException | None) -> None:
+        loop = self._loop
+        if loop is not None:
+            loop._remove_reader(self._fileno)
+        SocketTransport._call_connection_lost(self, exc)
