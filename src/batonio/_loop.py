@@ -25,8 +25,8 @@ from .io._pipes import PipesMixin
 from .io._sendfile import SendfileMixin
 from .io._servers import ServersMixin
 from .io._signals import SignalsMixin
-from .io._subprocess import SubprocessMixin
 from .io._sockets import SocketsMixin
+from .io._subprocess import SubprocessMixin
 from .io._tls import TLSMixin
 
 __all__ = ["EventLoop", "new_event_loop"]

@@ -32,7 +32,7 @@ def _logger() -> Any:
     return logger
 
 
-class SubprocessStreamProtocol(FlowControlMixin, asyncio.SubprocessProtocol):
+class SubprocessStreamProtocol(FlowControlMixin, asyncio.SubprocessProtocol):  # type: ignore[misc]
     """Turns a subprocess transport's pipes into streams (``Process.stdin/stdout/stderr``)."""
 
     def __init__(self, limit: int, loop: Any) -> None:
@@ -84,7 +84,7 @@ class SubprocessStreamProtocol(FlowControlMixin, asyncio.SubprocessProtocol):
         if fd == 0:
             if self.stdin is not None:
                 self.stdin.close()
-            self.connection_lost(exc)
+            self.connection_lost(exc)  # type: ignore[arg-type]
             if exc is None:
                 self._stdin_closed.set_result(None)
             else:

@@ -125,7 +125,7 @@ class SubprocessTransport(asyncio.SubprocessTransport):
             self.close()
             raise
         self._pid = self._proc.pid
-        self._extra["subprocess"] = self._proc
+        self._extra["subprocess"] = self._proc  # type: ignore[attr-defined]
         if loop.get_debug():
             program = args if isinstance(args, (bytes, str)) else args[0]
             _logger().debug("process %r created: pid %s", program, self._pid)
@@ -251,9 +251,9 @@ class SubprocessTransport(asyncio.SubprocessTransport):
             self._protocol = None
 
     # ------------------------------------------------------------------ the interface
-    def get_pid(self) -> int | None:
+    def get_pid(self) -> int:
         """Return the child's process id."""
-        return self._pid
+        return self._pid  # type: ignore[return-value]
 
     def get_returncode(self) -> int | None:
         """Return the child's returncode, None while it runs."""

@@ -64,7 +64,7 @@ cdef inline Py_ssize_t _fd_read_into(int fd, object buf) except -1:
         return -1
     return received
 
-cdef object _AsyncioTransport, _AsyncioReadTransport, _AsyncioWriteTransport, _BufferedProtocol, _TransportSocket
+cdef object _AsyncioTransport, _AsyncioReadTransport, _BufferedProtocol, _TransportSocket
 cdef Py_ssize_t _IOV_MAX
 cdef bint _HAS_SENDMSG
 
@@ -129,3 +129,4 @@ cdef class ReadPipeTransport(PipeTransport):
 
 cdef class WritePipeTransport(PipeTransport):
     cpdef write(self, data)
+    cdef _maybe_resume_protocol(self)

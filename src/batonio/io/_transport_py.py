@@ -56,7 +56,6 @@ _PY312 = sys.version_info >= (3, 12)
 
 _AsyncioTransport = asyncio.Transport
 _AsyncioReadTransport = asyncio.ReadTransport
-_AsyncioWriteTransport = asyncio.WriteTransport
 _BufferedProtocol = asyncio.BufferedProtocol
 _TransportSocket = trsock.TransportSocket
 
@@ -807,7 +806,11 @@ class ReadPipeTransport(PipeTransport):
 
 @cython.cclass
 class WritePipeTransport(PipeTransport):
-    """The write end of a pipe, FIFO, socket or character device; an ``asyncio.WriteTransport``."""
+    """The write end of a pipe, FIFO, socket or character device.
+
+    It presents as ``asyncio.Transport`` (so ``WriteTransport`` and ``ReadTransport``), as
+    asyncio's does: its flow-control base class derives from ``Transport``.
+    """
 
     def __init__(
         self, loop: Any, pipe: Any, protocol: Any, waiter: Any = None, extra: dict[str, Any] | None = None
@@ -824,11 +827,6 @@ class WritePipeTransport(PipeTransport):
             loop.call_soon(self._watch_peer)
         if waiter is not None:
             loop.call_soon(_set_result_unless_cancelled, waiter, None)
-
-    @property
-    def __class__(self) -> type:  # type: ignore[override]
-        """Present as ``asyncio.WriteTransport`` so ``isinstance`` checks against it hold."""
-        return _AsyncioWriteTransport
 
     def _watch_peer(self) -> None:
         if not self._conn_lost:
@@ -873,6 +871,12 @@ class WritePipeTransport(PipeTransport):
             self._conn_lost += 1
             return
         self._write_data(data)
+
+    def _maybe_resume_protocol(self) -> None:
+        """asyncio's write pipe resumes the protocol once its buffer is empty, not at low water."""
+        if self._queued:
+            return
+        SocketTransport._maybe_resume_protocol(self)
 
     def _call_connection_lost(self, exc: BaseException | None) -> None:
         loop = self._loop
