@@ -169,3 +169,17 @@ def test_deadlock_under_python_m_batonio(tmp_path: Any) -> None:
 def _send_later(sock: Any) -> None:
     time.sleep(0.02)
     sock.send(b"abc")
+
+
+def test_run_forever_with_nothing_to_do() -> None:
+    """run_forever under virtual time with nothing that could ever happen raises too."""
+    loop = batonio.new_event_loop(clock=batonio.VirtualClock())
+    try:
+        with pytest.raises(batonio.DeadlockError):
+            loop.run_forever()
+        assert not loop.is_running()
+        loop.call_later(5, loop.stop)  # the loop is usable afterwards
+        loop.run_forever()
+        assert loop.time() == 5.0
+    finally:
+        loop.close()

@@ -336,3 +336,33 @@ def test_clock_with_loop_factory_is_refused() -> None:
 def _slow(seconds: float, result: Any) -> Any:
     time.sleep(seconds)
     return result
+
+
+def test_threshold_setter_checks_its_value() -> None:
+    """The threshold can be changed later, with the constructor's checks."""
+    clock = batonio.VirtualClock()
+    clock.autojump_threshold = 0.25
+    assert clock.autojump_threshold == 0.25
+    with pytest.raises(ValueError, match="autojump_threshold"):
+        clock.autojump_threshold = -1
+
+
+def test_advance_from_another_thread_wakes_the_loop() -> None:
+    """A loop waiting out its autojump threshold sees an advance() made from a thread at once."""
+    import threading
+
+    clock = batonio.VirtualClock(autojump_threshold=30)  # would wait 30 real seconds
+
+    async def main() -> float:
+        loop = asyncio.get_running_loop()
+        timer = threading.Timer(0.05, clock.advance, (10,))
+        timer.start()
+        try:
+            await asyncio.sleep(10)
+        finally:
+            timer.join()
+        return loop.time()
+
+    started = time.monotonic()
+    assert batonio.run(main(), clock=clock) == 10.0
+    assert time.monotonic() - started < 20

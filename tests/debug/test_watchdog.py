@@ -195,3 +195,18 @@ def test_bad_threshold_on_the_command_line(value: str) -> None:
     assert proc.returncode == 2
     assert "--watchdog must be" in proc.stderr
     assert "ran" not in proc.stdout
+
+
+def test_watchdog_under_virtual_time(recorder: _Recorder) -> None:
+    """The watchdog watches real time even when the loop's clock is virtual."""
+
+    async def main() -> None:
+        loop = batonio.get_running_loop()
+        loop.set_watchdog(0.1)  # type: ignore[attr-defined]
+        await batonio.sleep(3600)  # virtual: no real wait, nothing reported
+        loop.call_soon(time.sleep, 0.3)
+        await batonio.sleep(1)
+
+    batonio.run(main(), clock=batonio.VirtualClock())
+    messages = [r.getMessage() for _, r in recorder.records]
+    assert len(messages) == 2 and "is blocking the loop" in messages[0]
