@@ -18,13 +18,24 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_sleepers_same_output_virtual_and_real() -> None:
-    """docs/virtual-time.md: the small sleepers program prints the same in real and virtual time."""
-    small = ["examples/debug_sleepers.py", "--tasks", "200", "--hour", "2"]
-    real = _run(*small)
+    """docs/virtual-time.md: the small sleepers program prints the same in real and virtual time.
+
+    Virtual time is deterministic; the real-time run is the oracle, and a noisy one: a loop
+    stalled for half a grid step (20 ms here) by a busy machine really does finish a task
+    at another grid point.  So the real run gets up to three tries to be on time.
+    """
+    small = ["examples/debug_sleepers.py", "--tasks", "150", "--hour", "4"]
     virtual = _run("-m", "batonio", "--virtual-time", *small)
-    assert real.returncode == 0 and virtual.returncode == 0, virtual.stderr
-    assert real.stdout == virtual.stdout
-    assert "200 tasks finished" in virtual.stdout
+    assert virtual.returncode == 0, virtual.stderr
+    assert "150 tasks finished" in virtual.stdout
+    real_outputs = []
+    for _ in range(3):
+        real = _run(*small)
+        assert real.returncode == 0, real.stderr
+        real_outputs.append(real.stdout)
+        if real.stdout == virtual.stdout:
+            break
+    assert virtual.stdout in real_outputs, (virtual.stdout, real_outputs)
 
 
 def test_deadlock_example_names_both_tasks() -> None:

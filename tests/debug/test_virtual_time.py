@@ -127,9 +127,15 @@ def test_same_output_as_real_time() -> None:
         return out
 
     virtual = batonio.run(program(3600.0), clock=batonio.VirtualClock())
-    with asyncio.Runner() as runner:
-        real = runner.run(program(1.0))
-    assert virtual == real
+    # The real-time oracle is noisy on a busy machine (a 20 ms stall really swaps a sleep
+    # and a deadline): it gets up to three tries to be on time.
+    reals = []
+    for _ in range(3):
+        with asyncio.Runner() as runner:
+            reals.append(runner.run(program(1.0)))
+        if reals[-1] == virtual:
+            break
+    assert virtual in reals
 
 
 def test_new_event_loop_and_event_loop_accept_clock() -> None:
