@@ -9,8 +9,10 @@
     python -m batonio --inspect script.py  (ps/pstree may look at its tasks)
     python -m batonio ps PID | pstree PID  (the tasks of such a process)
 
-It calls ``batonio.install()`` (every loop asyncio creates is then a batonio loop) and runs
-the program as plain ``python`` would, so that the program cannot tell the difference:
+It calls ``batonio.install()`` (every loop asyncio creates is then a batonio loop; children
+started by multiprocessing's spawn and forkserver methods install it too, see
+``batonio._compat._spawn``) and runs the program as plain ``python`` would, so that the
+program cannot tell the difference:
 
 * ``sys.argv`` is what ``python`` gives (``['script.py', args...]``; for ``-m`` the module's
   file path first; ``'-c'`` or ``'-'`` otherwise); ``sys.path[0]`` is the script's real
@@ -45,6 +47,7 @@ import zipfile
 from collections.abc import Callable, Sequence
 
 from batonio._compat import install
+from batonio._compat._spawn import enable_spawned_children
 from batonio._version import __version__
 
 __all__ = ["main"]
@@ -118,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             value, rest = args[1], args[2:]
         else:
             value, rest = first[2:], args[1:]
-        install()
+        _install()
         runner = _run_module if option == "-m" else _run_command
         return _run_guarded(lambda: runner(value, rest))
     if first == "--":
@@ -130,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif first.startswith("-") and first != "-":
         sys.stderr.write(f"unknown option {first}\n{USAGE}")
         return 2
-    install()
+    _install()
     if first == "-":
         return _run_guarded(lambda: _run_stdin(args[1:]))
     return _run_guarded(lambda: _run_path(first, args[1:]))
@@ -198,6 +201,12 @@ def _enable_inspect_if_asked() -> None:
         from batonio.inspect import enable
 
         enable()
+
+
+def _install() -> None:
+    """Make every loop asyncio creates a batonio loop, here and in spawned children."""
+    install()
+    enable_spawned_children()
 
 
 # -- running the program --------------------------------------------------------------------

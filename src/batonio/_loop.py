@@ -56,6 +56,7 @@ class EventLoop(  # type: ignore[misc]
     def __init__(
         self, selector: Any = None, *, clock: object = None, chaos_seed: int | None = None
     ) -> None:
+        self._init_signals()
         try:
             time_function, virtual = resolve_clock(clock)
         except BaseException:
@@ -79,6 +80,11 @@ class EventLoop(  # type: ignore[misc]
             self._close_signals()
             self._close_instruments()
         BaseLoop.close(self)
+
+    def _after_fork_in_child(self) -> None:
+        """In a forked child: let go of the parent's poller, wake-up fd and signal pipe."""
+        BaseLoop._after_fork_in_child(self)
+        self._forget_signals_after_fork()
 
     def _ensure_fd_no_transport(self, fd: Any) -> None:
         """Refuse an fd (or file object) that one of our transports owns, as asyncio does."""

@@ -24,6 +24,7 @@ from weakref import WeakSet
 
 from . import Future, Handle, LoopCore, Task, check_callback, new_task
 from . import create_future as _compiled_create_future
+from ._fork import ForkedPoller, forked_loop_error, track_loop
 from ._pollers import READ, Poller, SelectorPoller, default_poller
 
 __all__ = ["BaseLoop"]
@@ -74,6 +75,9 @@ class BaseLoop(LoopCore):  # type: ignore[misc]  # LoopCore may be a compiled ty
     """An event loop without network I/O: the engine plus asyncio's loop management API."""
 
     _debug_value: Any = False
+    _owner_pid = 0
+    #: The parent's pid once this loop was inherited by a forked child (0: never).
+    _forked_from = 0
 
     def __init__(self, selector: Any = None, *, clock: Callable[[], float] | None = None) -> None:
         poller: Poller = default_poller() if selector is None else SelectorPoller(selector)
@@ -88,6 +92,8 @@ class BaseLoop(LoopCore):  # type: ignore[misc]  # LoopCore may be a compiled ty
         self._coroutine_origin_tracking_saved_depth: int | None = None
         self.set_debug(_debug_from_environment())
         self._open_wakeup()
+        self._owner_pid = os.getpid()
+        track_loop(self)
 
     @property
     def _selector(self) -> Any:
@@ -163,6 +169,36 @@ class BaseLoop(LoopCore):  # type: ignore[misc]  # LoopCore may be a compiled ty
         """Return the task factory, or None when the default one is in use."""
         return self._task_factory
 
+    # ------------------------------------------------------------------ fork
+    def _check_not_forked(self) -> None:
+        """Refuse to run a loop this process inherited through fork (see ``_fork``)."""
+        if self._forked_from:
+            raise forked_loop_error(self, self._forked_from)
+
+    def _after_fork_in_child(self) -> None:
+        """In a forked child: drop the child's copies of the parent's epoll and wake-up fds.
+
+        Closing a copy leaves the parent's objects alone; every later registration goes to
+        a ForkedPoller that ignores it, so no epoll_ctl of the child reaches the parent.
+        """
+        if self._closed:
+            return
+        self._forked_from = self._owner_pid
+        inherited = self._poller
+        self._poller = ForkedPoller(self, self._forked_from)
+        self._epoll_fd = -1  # the compiled core polls this fd itself
+        try:
+            inherited.close()
+        except OSError:
+            pass
+        for fd in {self._wakeup_read_fd, self._wakeup_write_fd}:
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._wakeup_read_fd = self._wakeup_write_fd = -1
+
     # ------------------------------------------------------------------ running
     def _check_running(self) -> None:
         if self.is_running():
@@ -177,6 +213,7 @@ class BaseLoop(LoopCore):  # type: ignore[misc]  # LoopCore may be a compiled ty
         import asyncio.events as events
 
         self._check_closed()
+        self._check_not_forked()
         self._check_running()
         self._set_coroutine_origin_tracking(self._debug)
         old_hooks = sys.get_asyncgen_hooks()
@@ -199,6 +236,7 @@ class BaseLoop(LoopCore):  # type: ignore[misc]  # LoopCore may be a compiled ty
         import asyncio
 
         self._check_closed()
+        self._check_not_forked()
         self._check_running()
         new_task = not asyncio.isfuture(future)
         fut: Any = asyncio.ensure_future(future, loop=self)
