@@ -75,6 +75,7 @@ class BaseLoop(LoopCore):  # type: ignore[misc]  # LoopCore may be a compiled ty
     """An event loop without network I/O: the engine plus asyncio's loop management API."""
 
     _debug_value: Any = False
+    _poller: Any  # LoopCore's field; a ForkedPoller once inherited through fork
     _owner_pid = 0
     #: The parent's pid once this loop was inherited by a forked child (0: never).
     _forked_from = 0
@@ -181,7 +182,7 @@ class BaseLoop(LoopCore):  # type: ignore[misc]  # LoopCore may be a compiled ty
         Closing a copy leaves the parent's objects alone; every later registration goes to
         a ForkedPoller that ignores it, so no epoll_ctl of the child reaches the parent.
         """
-        if self._closed:
+        if self._closed:  # type: ignore[has-type]
             return
         self._forked_from = self._owner_pid
         inherited = self._poller

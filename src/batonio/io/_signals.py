@@ -29,7 +29,10 @@ from .._core import Handle
 
 __all__ = ["SignalsMixin"]
 
-_logger: Any = _unix_events.logger
+
+def _logger() -> Any:
+    """asyncio's logger, as unix_events sees it (patchable there)."""
+    return _unix_events.logger  # type: ignore[attr-defined]
 
 
 def _signal() -> Any:
@@ -146,7 +149,7 @@ class SignalsMixin:
         try:
             _signal().set_wakeup_fd(-1)
         except (ValueError, OSError) as exc:
-            _logger.info("set_wakeup_fd(-1) failed: %s", exc)
+            _logger().info("set_wakeup_fd(-1) failed: %s", exc)
 
     def _close_signals(self) -> None:
         """Remove every handler and close the pipe (called by close()).
@@ -162,6 +165,7 @@ class SignalsMixin:
                 f"Closing the loop {self!r} on interpreter shutdown stage, "
                 "skipping signal handlers removal",
                 ResourceWarning,
+                stacklevel=2,
                 source=self,
             )
             self._signal_handlers.clear()
