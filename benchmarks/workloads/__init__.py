@@ -20,7 +20,7 @@ runs exactly the same code.  Each one checks its own result and raises if the lo
 wrong: a fast wrong answer must not show up as a fast benchmark.
 
 :data:`GROUPS` names sets of workloads for ``run.py --group``: ``core`` (the in-memory
-ones), ``tcp`` (the echo cells) and ``http``.
+ones), ``tcp`` (the echo cells), ``http`` and ``proc`` (children spawned and reaped).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from . import (
     http_keepalive,
     queue_pingpong,
     sleep0,
+    subprocess_spawn,
     tcp_echo_protocol,
     tcp_echo_sock,
     tcp_echo_streams,
@@ -77,12 +78,13 @@ _TCP: list[Workload] = [
     *tcp_echo_sock.WORKLOADS,
 ]
 _HTTP: list[Workload] = [http_keepalive]
+_PROC: list[Workload] = [*subprocess_spawn.WORKLOADS]
 
 #: Workloads by group, for ``run.py --group``.
-GROUPS: dict[str, list[Workload]] = {"core": _CORE, "tcp": _TCP, "http": _HTTP}
+GROUPS: dict[str, list[Workload]] = {"core": _CORE, "tcp": _TCP, "http": _HTTP, "proc": _PROC}
 
 #: Every workload, in the order the report lists them.
-ALL: list[Workload] = _CORE + _TCP + _HTTP
+ALL: list[Workload] = _CORE + _TCP + _HTTP + _PROC
 
 #: Workloads by their ``NAME``.
 BY_NAME: dict[str, Workload] = {w.NAME: w for w in ALL}

@@ -10,8 +10,7 @@ hot path is active (``BATONIO_NO_EXTENSIONS=1`` forces the interpreted one).
 Exceptions, the Protocol/Transport base classes and the abstract loop/policy/server
 classes are asyncio's own objects, on purpose: code that catches ``asyncio.CancelledError``
 or subclasses ``asyncio.Protocol`` works unchanged.  :data:`MISSING` lists the names of
-``asyncio.__all__`` that batonio does not provide yet (streams and subprocesses, which
-arrive with the I/O layer).
+``asyncio.__all__`` that batonio does not provide (none since subprocesses arrived).
 """
 
 from __future__ import annotations

@@ -38,6 +38,26 @@ def test_tcp_echo_cell(arun: Run, name: str) -> None:
     assert arun(work.run(asyncio, n)) == n
 
 
+@pytest.mark.parametrize("name", [w.NAME for w in workloads.GROUPS["proc"]])
+def test_spawn_workload(arun: Run, name: str) -> None:
+    """The subprocess workloads spawn, await and check a batch that is not a multiple of 200."""
+    assert arun(workloads.BY_NAME[name].run(asyncio, 7)) == 7
+
+
+def test_spawn_workload_checks_returncodes(arun: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wrong returncode must fail the workload, not make it look fast."""
+    from workloads import subprocess_spawn
+
+    real = asyncio.create_subprocess_exec
+
+    async def lying(*args: Any, **kwargs: Any) -> Any:
+        return await real("/bin/sh", "-c", "exit 1", **kwargs)
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", lying)
+    with pytest.raises(AssertionError, match="exited 1"):
+        arun(subprocess_spawn.WORKLOADS[0].run(asyncio, 3))
+
+
 @pytest.fixture(params=["python", "wrk"])
 def loadgen(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Each load generator the HTTP workload can use (wrk only where it is installed)."""

@@ -408,13 +408,16 @@ def test_subprocess_run_in_a_thread_meanwhile(run: Any, ns: Any) -> None:
     run(main())
 
 
-def test_child_reaped_by_other_code_reports_255(run: Any, loop_kind: str) -> None:
+@pytest.mark.parametrize("which", ["pid", "any"])
+def test_child_reaped_by_other_code_reports_255(run: Any, loop_kind: str, which: str) -> None:
     if loop_kind != "batonio":
         pytest.skip("asyncio's and uvloop's watchers race the other waitpid(); batonio's answer is fixed")
 
     async def main() -> None:
         proc = await batonio.create_subprocess_exec("sh", "-c", "sleep 0.1; exit 9")
-        pid, status = os.waitpid(proc.pid, 0)  # reaps it before the loop gets to
+        # reaps it before the loop gets to (waitpid(-1): our only child is this one)
+        pid, status = os.waitpid(proc.pid if which == "pid" else -1, 0)
+        assert pid == proc.pid
         assert os.waitstatus_to_exitcode(status) == 9
         assert await _bounded(proc.wait()) == 255
 
