@@ -183,3 +183,13 @@ def test_run_forever_with_nothing_to_do() -> None:
         assert loop.time() == 5.0
     finally:
         loop.close()
+
+
+def test_no_deadlock_while_a_child_process_runs() -> None:
+    """A running child is watched by the loop (its exit is I/O that will arrive): no error."""
+
+    async def main() -> int:
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-c", "import time; time.sleep(0.1)")
+        return await proc.wait()
+
+    assert batonio.run(main(), clock=batonio.VirtualClock()) == 0

@@ -372,3 +372,25 @@ def test_advance_from_another_thread_wakes_the_loop() -> None:
     started = time.monotonic()
     assert batonio.run(main(), clock=clock) == 10.0
     assert time.monotonic() - started < 20
+
+
+def _nan_timer_outcome(**kwargs: Any) -> str:
+    loop = batonio.new_event_loop(**kwargs)
+    ran: list[str] = []
+    try:
+        loop.call_later(math.nan, ran.append, "ran")
+        loop.call_later(0.01, loop.stop)
+        try:
+            loop.run_forever()
+        except ValueError as exc:
+            return f"ValueError: {exc}"
+        return ",".join(ran) or "not run"
+    finally:
+        loop.close()
+
+
+def test_nan_timer_as_without_virtual_time() -> None:
+    """A timer due at NaN behaves under virtual time (and chaos) as on the plain loop."""
+    plain = _nan_timer_outcome()
+    assert _nan_timer_outcome(clock=batonio.VirtualClock()) == plain
+    assert _nan_timer_outcome(chaos_seed=1) == plain

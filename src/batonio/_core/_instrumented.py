@@ -22,12 +22,14 @@ The engine decides *when* the seams apply; the features under ``batonio._debug``
 from __future__ import annotations
 
 import heapq
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 __all__ = ["LoopHooks", "run_once_instrumented"]
 
+_PY313 = sys.version_info >= (3, 13)
 _MIN_TIMERS_TO_PURGE = 100
 _MAX_POLL_TIMEOUT = 24 * 3600.0
 
@@ -71,7 +73,12 @@ def run_once_instrumented(loop: Any) -> None:
     if ready or loop._stopping or (chaos is not None and chaos.has_held()):
         timeout = 0.0
     elif scheduled:
-        timeout = min(max(scheduled[0]._when - loop._clock(), 0.0), _MAX_POLL_TIMEOUT)
+        timeout = scheduled[0]._when - loop._clock()
+        if timeout != timeout:  # a timer due at NaN: as _run_once does (per version)
+            if _PY313:
+                raise ValueError("cannot convert float NaN to integer")
+            timeout = 0.0
+        timeout = min(max(timeout, 0.0), _MAX_POLL_TIMEOUT)
     else:
         timeout = -1.0
     mode = _IDLE_NONE
@@ -98,7 +105,9 @@ def run_once_instrumented(loop: Any) -> None:
     if scheduled:
         end_time = loop._clock() + loop._clock_resolution
         due = []
-        while scheduled and scheduled[0]._when < end_time:
+        while scheduled:
+            if scheduled[0]._when >= end_time:  # this form, as _run_once: a NaN timer is due
+                break
             timer = heapq.heappop(scheduled)
             timer._scheduled = False
             due.append(timer)
