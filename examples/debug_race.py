@@ -1,7 +1,7 @@
 """A planted ordering race that only chaos scheduling shows.
 
-    python -m batonio examples/debug_race.py                  # passes, every time
-    python -m batonio --chaos-seed 1 examples/debug_race.py   # fails, every time with seed 1
+    python -m batonio examples/debug_race.py                                  # passes
+    python -m batonio --virtual-time --chaos-seed 1 examples/debug_race.py    # fails, every time
 
 The consumer assumes the producer's timer fires first because it was scheduled first.
 asyncio does not promise that for timers due at the same time; chaos scheduling changes

@@ -50,6 +50,6 @@ def test_deadlock_example_names_both_tasks() -> None:
 def test_race_example_passes_plain_and_fails_with_seed_one() -> None:
     """docs/chaos.md: the planted race passes without chaos, fails with seed 1."""
     assert _run("-m", "batonio", "examples/debug_race.py").returncode == 0
-    failing = _run("-m", "batonio", "--chaos-seed", "1", "examples/debug_race.py")
+    failing = _run("-m", "batonio", "--virtual-time", "--chaos-seed", "1", "examples/debug_race.py")
     assert failing.returncode == 1
     assert failing.stdout.strip() == "consumer saw: nothing"
