@@ -210,3 +210,18 @@ def test_watchdog_under_virtual_time(recorder: _Recorder) -> None:
     batonio.run(main(), clock=batonio.VirtualClock())
     messages = [r.getMessage() for _, r in recorder.records]
     assert len(messages) >= 2 and "is blocking the loop" in messages[0]
+
+
+def test_watchdog_in_debug_mode(recorder: _Recorder) -> None:
+    """With asyncio's debug mode on too, the watchdog still reports while the step blocks."""
+    loop = batonio.new_event_loop()
+    try:
+        loop.set_debug(True)
+        loop.slow_callback_duration = 10  # keep asyncio's own after-the-fact warning quiet
+        loop.set_watchdog(0.1)
+        loop.call_soon(time.sleep, 0.3)
+        loop.run_until_complete(batonio.sleep(0.01))
+    finally:
+        loop.close()
+    messages = [r.getMessage() for _, r in recorder.records]
+    assert messages and "is blocking the loop" in messages[0] and "sleep" in messages[0]
