@@ -243,3 +243,48 @@ def test_bad_seed_on_the_command_line() -> None:
     assert proc.returncode == 2
     assert "--chaos-seed must be an integer" in proc.stderr
     assert "ran" not in proc.stdout
+
+
+def _read_delays(seed: int | None) -> list[int]:
+    """For 20 one-byte sends, how many loop iterations passed before the reader ran."""
+
+    async def main() -> list[int]:
+        loop = asyncio.get_running_loop()
+        a, b = socket.socketpair()
+        iterations = 0
+        delays: list[int] = []
+        arrived = asyncio.Event()
+
+        def tick() -> None:
+            nonlocal iterations
+            iterations += 1
+            if len(delays) < 20:
+                loop.call_soon(tick)
+
+        def on_readable() -> None:
+            a.recv(1)
+            delays.append(iterations - sent_at)
+            arrived.set()
+
+        try:
+            loop.add_reader(a, on_readable)
+            loop.call_soon(tick)
+            for _ in range(20):
+                arrived.clear()
+                sent_at = iterations
+                b.send(b"x")
+                await arrived.wait()
+            loop.remove_reader(a)
+        finally:
+            a.close()
+            b.close()
+        return delays
+
+    return batonio.run(main(), chaos_seed=seed)
+
+
+def test_an_io_event_is_held_back_an_iteration() -> None:
+    """Under some seed a readable event waits one more iteration; it is never lost."""
+    plain = sum(_read_delays(None))
+    chaotic = [sum(_read_delays(seed)) for seed in range(5)]
+    assert any(total > plain for total in chaotic), (plain, chaotic)

@@ -65,8 +65,9 @@ class Chaos:
         rng = self._random
         if len(events) > 1:
             rng.shuffle(events)
-            if rng.random() < _HOLD_PROBABILITY:
-                self._held.append(events.pop(rng.randrange(len(events))))
+        # A held event is dispatched next iteration, after this one's timers and callbacks.
+        if rng.random() < _HOLD_PROBABILITY:
+            self._held.append(events.pop(rng.randrange(len(events))))
         return events
 
     def perturb_timers(self, loop: Any, due: list[Any]) -> list[Any]:
