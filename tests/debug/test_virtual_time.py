@@ -282,7 +282,7 @@ def test_python_m_batonio_virtual_time(tmp_path: Any) -> None:
 # -- bad input ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("threshold", [-1, -0.001, math.nan])
+@pytest.mark.parametrize("threshold", [-1, -0.001, math.nan, math.inf])
 def test_bad_autojump_threshold(threshold: float) -> None:
     """A negative or NaN threshold is a ValueError naming it."""
     with pytest.raises(ValueError, match="autojump_threshold"):
@@ -327,10 +327,20 @@ def test_clock_shared_by_two_open_loops() -> None:
     second.close()
 
 
-def test_advance_refuses_negative_time() -> None:
-    """Time never goes backwards."""
+@pytest.mark.parametrize("seconds", [-1, math.inf, math.nan])
+def test_advance_refuses_negative_or_endless_time(seconds: float) -> None:
+    """Time never goes backwards, and never to the end of time."""
+    clock = batonio.VirtualClock()
     with pytest.raises(ValueError, match="advance"):
-        batonio.VirtualClock().advance(-1)
+        clock.advance(seconds)
+    assert clock.time() == 0.0
+
+
+@pytest.mark.parametrize("start", [math.inf, math.nan, "0", None])
+def test_bad_start(start: object) -> None:
+    """The start time must be a finite number."""
+    with pytest.raises(TypeError, match="start"):
+        batonio.VirtualClock(start)  # type: ignore[arg-type]
 
 
 def test_clock_with_loop_factory_is_refused() -> None:

@@ -27,6 +27,8 @@ def _check_seconds(value: object, what: str) -> float:
     seconds = float(value)
     if math.isnan(seconds) or seconds < 0:
         raise ValueError(f"{what} must be >= 0, got {value!r}")
+    if math.isinf(seconds):
+        raise ValueError(f"{what} must be finite, got {value!r}")
     return seconds
 
 
@@ -38,8 +40,6 @@ class VirtualClock:
             raise TypeError(f"start must be a finite number of seconds, got {start!r}")
         self._now = float(start)
         self._threshold = _check_seconds(autojump_threshold, "autojump_threshold")
-        if math.isinf(self._threshold):
-            raise ValueError(f"autojump_threshold must be finite, got {autojump_threshold!r}")
         self._loop: Any = None
 
     def __repr__(self) -> str:
@@ -56,10 +56,7 @@ class VirtualClock:
 
     @autojump_threshold.setter
     def autojump_threshold(self, value: float) -> None:
-        seconds = _check_seconds(value, "autojump_threshold")
-        if math.isinf(seconds):
-            raise ValueError(f"autojump_threshold must be finite, got {value!r}")
-        self._threshold = seconds
+        self._threshold = _check_seconds(value, "autojump_threshold")
 
     def advance(self, seconds: float) -> None:
         """Move virtual time forward by ``seconds``; timers now due run on the next iteration."""
