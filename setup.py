@@ -20,6 +20,7 @@ HOT_MODULES = [
     "batonio._api._tasks_c",
     "batonio.io._transport_c",
     "batonio.io._streams_c",
+    "batonio.io._tls_c",
 ]
 
 

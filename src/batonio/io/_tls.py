@@ -1,23 +1,26 @@
-"""TLS on batonio's transports, for now through asyncio's own ``sslproto.SSLProtocol``.
+"""TLS for the loop: ``_make_ssl_transport`` for connections and servers, and ``start_tls``.
 
-An interim layer: ``asyncio.sslproto.SSLProtocol`` is a protocol that works over any
-transport, so TLS connections, servers and ``start_tls`` run on our socket transport today.
-The TLS issue replaces this module with batonio's own ``ssl.MemoryBIO`` layer (compiled,
-with honest write-buffer accounting); the loop methods and their checks stay as they are.
+The TLS engine itself is :mod:`._tls_py` (compiled as ``_tls_c``): a protocol on the socket
+transport and the application's transport above it.  This module only wires it to the loop.
 """
 
 from __future__ import annotations
 
-import asyncio.sslproto as _sslproto
+import ssl
 from typing import Any
 
+from .._extensions import select
 from ._transport import SocketTransport
 
-__all__ = ["TLSMixin"]
+_impl = select(__package__ or "batonio.io", "_tls")
+TLSLayer = _impl.TLSLayer
+TLSTransport = _impl.TLSTransport
+
+__all__ = ["TLSLayer", "TLSMixin", "TLSTransport"]
 
 
 class TLSMixin:
-    """``_make_ssl_transport`` for connections and servers, and ``start_tls``."""
+    """The loop's TLS entry points."""
 
     def _make_ssl_transport(
         self,
@@ -34,15 +37,12 @@ class TLSMixin:
         ssl_shutdown_timeout: float | None = None,
         call_connection_made: bool = True,
     ) -> Any:
-        loop: Any = self
-        tls = _sslproto.SSLProtocol(
-            loop, protocol, sslcontext, waiter, server_side, server_hostname,
-            ssl_handshake_timeout=ssl_handshake_timeout,  # type: ignore[arg-type]
-            ssl_shutdown_timeout=ssl_shutdown_timeout,
-            call_connection_made=call_connection_made,
+        layer = TLSLayer(
+            self, protocol, sslcontext, waiter, server_side, server_hostname,
+            call_connection_made, ssl_handshake_timeout, ssl_shutdown_timeout,
         )
-        SocketTransport(self, rawsock, tls, None, extra, server)
-        return tls._app_transport
+        SocketTransport(self, rawsock, layer, None, extra, server)
+        return layer._app_transport
 
     async def start_tls(
         self,
@@ -56,29 +56,44 @@ class TLSMixin:
         ssl_shutdown_timeout: float | None = None,
     ) -> Any:
         """Upgrade an existing connection to TLS; return the new (TLS) transport."""
-        import ssl as ssl_module
+        return await self._start_tls_with_preread(
+            transport, protocol, sslcontext, b"", server_side=server_side,
+            server_hostname=server_hostname, ssl_handshake_timeout=ssl_handshake_timeout,
+            ssl_shutdown_timeout=ssl_shutdown_timeout,
+        )
 
-        if not isinstance(sslcontext, ssl_module.SSLContext):
+    async def _start_tls_with_preread(
+        self,
+        transport: Any,
+        protocol: Any,
+        sslcontext: Any,
+        preread: bytes,
+        *,
+        server_side: bool = False,
+        server_hostname: Any = None,
+        ssl_handshake_timeout: float | None = None,
+        ssl_shutdown_timeout: float | None = None,
+    ) -> Any:
+        """start_tls() that first feeds the layer ``preread``: TLS bytes read before the upgrade."""
+        if not isinstance(sslcontext, ssl.SSLContext):
             raise TypeError(f"sslcontext is expected to be an instance of ssl.SSLContext, got {sslcontext!r}")
         if not getattr(transport, "_start_tls_compatible", False):
             raise TypeError(f"transport {transport!r} is not supported by start_tls()")
         waiter = self.create_future()  # type: ignore[attr-defined]
-        loop: Any = self
-        tls = _sslproto.SSLProtocol(
-            loop, protocol, sslcontext, waiter, server_side, server_hostname,
-            ssl_handshake_timeout=ssl_handshake_timeout,  # type: ignore[arg-type]
-            ssl_shutdown_timeout=ssl_shutdown_timeout,
-            call_connection_made=False,
+        layer = TLSLayer(
+            self, protocol, sslcontext, waiter, server_side, server_hostname, False,
+            ssl_handshake_timeout, ssl_shutdown_timeout,
         )
+        layer.preread(preread)
         transport.pause_reading()  # nothing reaches the old protocol from here on
-        transport.set_protocol(tls)
+        transport.set_protocol(layer)
+        connected = self.call_soon(layer.connection_made, transport)  # type: ignore[attr-defined]
         resume = self.call_soon(transport.resume_reading)  # type: ignore[attr-defined]
-        connected = self.call_soon(tls.connection_made, transport)  # type: ignore[attr-defined]
         try:
             await waiter
         except BaseException:
             transport.close()
-            resume.cancel()
             connected.cancel()
+            resume.cancel()
             raise
-        return tls._app_transport
+        return layer._app_transport
