@@ -37,6 +37,8 @@ if sys.version_info >= (3, 12):
 # Issue 8 (networking): these run against batonio's loop with the issue-3 modules.
 NET_MODULES = ["test_sock_lowlevel", "test_streams", "test_server", "test_buffered_proto",
                "test_protocols", "test_transports", "test_sendfile"]
+# Issue 9 (TLS): asyncio's TLS protocol tests and the uvloop-derived TLS suite.
+NET_MODULES += ["test_sslproto", "test_ssl"]
 ISSUE3_MODULES += NET_MODULES
 # Issue 10 (processes and pipes).
 PROC_MODULES = ["test_subprocess", "test_unix_events"]

@@ -151,7 +151,12 @@ class _FutureIter:
             )
         if tb is not None:
             exc = exc.with_traceback(tb)
-        raise exc
+        try:
+            raise exc
+        finally:
+            # The frame must not keep the exception whose traceback holds the frame: that
+            # cycle would keep everything the traceback reaches alive until a gc pass.
+            exc = val = tb = typ = None
 
     def close(self) -> None:
         """Nothing to release."""
