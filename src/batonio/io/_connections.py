@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from .._core._base_loop import logger
-from ._socket_options import check_not_ssl_socket
+from ._socket_options import check_not_ssl_socket, check_tls_timeout
 from ._transport import SocketTransport
 
 __all__ = ["ConnectionsMixin", "interleave_addrinfos"]
@@ -71,6 +71,8 @@ def _check_tls_client_arguments(
         raise ValueError("ssl_handshake_timeout is only meaningful with ssl")
     if shutdown is not None and not ssl:
         raise ValueError("ssl_shutdown_timeout is only meaningful with ssl")
+    check_tls_timeout("ssl_handshake_timeout", handshake, 1.0)
+    check_tls_timeout("ssl_shutdown_timeout", shutdown, 1.0)
     return server_hostname
 
 
@@ -292,6 +294,8 @@ class ConnectionsMixin:
         if ssl:
             if server_hostname is None:
                 raise ValueError("you have to pass server_hostname when using ssl")
+            check_tls_timeout("ssl_handshake_timeout", ssl_handshake_timeout, 1.0)
+            check_tls_timeout("ssl_shutdown_timeout", ssl_shutdown_timeout, 1.0)
         else:
             if server_hostname is not None:
                 raise ValueError("server_hostname is only meaningful with ssl")

@@ -28,7 +28,12 @@ from asyncio import trsock
 from typing import Any
 
 from .._core._base_loop import logger
-from ._socket_options import check_not_ssl_socket, remove_stale_unix_socket, set_reuseport
+from ._socket_options import (
+    check_not_ssl_socket,
+    check_tls_timeout,
+    remove_stale_unix_socket,
+    set_reuseport,
+)
 from ._transport import SocketTransport
 
 __all__ = ["Server", "ServersMixin"]
@@ -204,6 +209,8 @@ def _check_ssl_arguments(ssl: Any, handshake: float | None, shutdown: float | No
         raise ValueError("ssl_handshake_timeout is only meaningful with ssl")
     if shutdown is not None and not ssl:
         raise ValueError("ssl_shutdown_timeout is only meaningful with ssl")
+    check_tls_timeout("ssl_handshake_timeout", handshake, 1.0)
+    check_tls_timeout("ssl_shutdown_timeout", shutdown, 1.0)
 
 
 def _hosts_of(host: Any) -> list[Any]:

@@ -19,7 +19,20 @@ try:
 except ImportError:  # pragma: no cover - CPython built without OpenSSL
     ssl = None  # type: ignore[assignment]
 
-__all__ = ["check_not_ssl_socket", "remove_stale_unix_socket", "set_reuseport"]
+__all__ = ["check_not_ssl_socket", "check_tls_timeout", "remove_stale_unix_socket", "set_reuseport"]
+
+
+def check_tls_timeout(name: str, value: float | None, default: float) -> float:
+    """``value`` of the TLS timeout ``name``, ``default`` for None; asyncio's error if not positive.
+
+    Checked before any socket is connected: asyncio checks it once connected and then leaks
+    the socket.
+    """
+    if value is None:
+        return default
+    if value <= 0:
+        raise ValueError(f"{name} should be a positive number, got {value}")
+    return value
 
 
 def check_not_ssl_socket(sock: Any) -> None:

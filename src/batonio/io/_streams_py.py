@@ -727,30 +727,14 @@ class StreamWriter:
         protocol = self._protocol
         server_side = protocol._client_connected_cb is not None
         await self.drain()
-        upgrade = getattr(self._loop, "_start_tls_with_preread", None)
-        if upgrade is None:  # another loop: its start_tls(), which cannot take what was read
-            new_transport = await self._loop.start_tls(
-                self._transport, protocol, sslcontext, server_side=server_side, **options
-            )
-        else:
-            new_transport = await upgrade(
-                self._transport, protocol, sslcontext, self._take_unread_bytes(),
-                server_side=server_side, **options,
-            )
+        new_transport = await self._loop.start_tls(
+            self._transport, protocol, sslcontext, server_side=server_side, **options
+        )
         self._transport = new_transport
         if _PY313:
             protocol._replace_transport(new_transport)
         else:
             protocol._replace_writer(self)
-
-    def _take_unread_bytes(self) -> bytes:
-        """What the reader holds at the upgrade: the peer's first TLS bytes, not plaintext."""
-        reader = self._reader
-        if reader is None or not reader._buffer:
-            return b""
-        data = bytes(reader._buffer)
-        reader._buffer.clear()
-        return data
 
     def __del__(self, warnings: Any = warnings) -> None:
         # An unclosed writer is closed and reported (gh-106684); with its loop already

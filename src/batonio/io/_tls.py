@@ -19,6 +19,17 @@ TLSTransport = _impl.TLSTransport
 __all__ = ["TLSLayer", "TLSMixin", "TLSTransport"]
 
 
+def _take_unread_stream_bytes(protocol: Any) -> bytes:
+    """Empty the buffer of the StreamReader behind ``protocol`` (asyncio's or ours), if any."""
+    reader = getattr(protocol, "_stream_reader", None)
+    buffer = getattr(reader, "_buffer", None)
+    if not isinstance(buffer, bytearray) or not buffer:
+        return b""
+    data = bytes(buffer)
+    buffer.clear()
+    return data
+
+
 class TLSMixin:
     """The loop's TLS entry points."""
 
@@ -37,10 +48,14 @@ class TLSMixin:
         ssl_shutdown_timeout: float | None = None,
         call_connection_made: bool = True,
     ) -> Any:
-        layer = TLSLayer(
-            self, protocol, sslcontext, waiter, server_side, server_hostname,
-            call_connection_made, ssl_handshake_timeout, ssl_shutdown_timeout,
-        )
+        try:
+            layer = TLSLayer(
+                self, protocol, sslcontext, waiter, server_side, server_hostname,
+                call_connection_made, ssl_handshake_timeout, ssl_shutdown_timeout,
+            )
+        except BaseException:
+            rawsock.close()  # the socket was to become the transport's: nobody else closes it
+            raise
         SocketTransport(self, rawsock, layer, None, extra, server)
         return layer._app_transport
 
@@ -55,9 +70,16 @@ class TLSMixin:
         ssl_handshake_timeout: float | None = None,
         ssl_shutdown_timeout: float | None = None,
     ) -> Any:
-        """Upgrade an existing connection to TLS; return the new (TLS) transport."""
+        """Upgrade an existing connection to TLS; return the new (TLS) transport.
+
+        Bytes a stream reader already holds at the upgrade come after the upgrade point, so
+        they are the peer's first TLS bytes (a ClientHello sent with the STARTTLS line): they
+        go to the TLS layer.  asyncio and uvloop leave them in the reader and the handshake
+        hangs (CPython gh-142352, uvloop #707).
+        """
         return await self._start_tls_with_preread(
-            transport, protocol, sslcontext, b"", server_side=server_side,
+            transport, protocol, sslcontext, _take_unread_stream_bytes(protocol),
+            server_side=server_side,
             server_hostname=server_hostname, ssl_handshake_timeout=ssl_handshake_timeout,
             ssl_shutdown_timeout=ssl_shutdown_timeout,
         )

@@ -36,7 +36,10 @@ import asyncio
 import collections
 import ssl
 import warnings
+from asyncio.constants import _SendfileMode
 from typing import Any
+
+from ._socket_options import check_tls_timeout
 
 try:
     import cython
@@ -95,14 +98,6 @@ def default_client_context(server_hostname: Any) -> ssl.SSLContext:
     return context
 
 
-def _checked_timeout(name: str, value: float | None, default: float) -> float:
-    if value is None:
-        return default
-    if value <= 0:
-        raise ValueError(f"{name} should be a positive number, got {value}")
-    return value
-
-
 def _flow_marks(high: int | None, low: int | None, kib: int) -> tuple[int, int]:
     """``(high, low)`` as asyncio's TLS transport derives them from what the user gave."""
     if high is None:
@@ -151,9 +146,9 @@ class TLSLayer:
         ssl_handshake_timeout: float | None = None,
         ssl_shutdown_timeout: float | None = None,
     ) -> None:
-        self._handshake_timeout = _checked_timeout(
+        self._handshake_timeout = check_tls_timeout(
             "ssl_handshake_timeout", ssl_handshake_timeout, HANDSHAKE_TIMEOUT)
-        self._shutdown_timeout = _checked_timeout(
+        self._shutdown_timeout = check_tls_timeout(
             "ssl_shutdown_timeout", ssl_shutdown_timeout, SHUTDOWN_TIMEOUT)
         if not sslcontext:
             if server_side:
@@ -161,7 +156,7 @@ class TLSLayer:
             sslcontext = default_client_context(server_hostname)
         self._loop = loop
         self._waiter = waiter
-        self._transport = None
+        self._transport: Any = None
         self._server_side = server_side
         hostname = server_hostname if server_hostname and not server_side else None
         self._incoming = ssl.MemoryBIO()
@@ -171,11 +166,11 @@ class TLSLayer:
         self._extra = {"sslcontext": sslcontext}
         self._state = _UNWRAPPED
         self._app_state = _APP_NEW if call_connection_made else _APP_CONNECTED
-        self._app_protocol = None
+        self._app_protocol: Any = None
         self._app_buffered = False
         self._set_app_protocol(app_protocol)
-        self._app_transport = TLSTransport(loop, self)
-        self._backlog = collections.deque()
+        self._app_transport: Any = TLSTransport(loop, self)
+        self._backlog: Any = collections.deque()
         self._backlog_size = 0
         self._conn_lost = 0
         self._eof_received = False
@@ -191,7 +186,7 @@ class TLSLayer:
         self._handshake_started = 0.0
         self._buffer, self._view = _shared_read_buffer(loop)
 
-    @property
+    @property  # type: ignore[misc]
     def __class__(self) -> type:  # type: ignore[override]
         """Present as ``asyncio.BufferedProtocol``: the socket transport reads into our buffer."""
         return _AsyncioBufferedProtocol
@@ -404,7 +399,7 @@ class TLSLayer:
 
     def _check_shutdown_timeout(self) -> None:
         if self._state in (_FLUSHING, _SHUTDOWN) and self._transport is not None:
-            self._transport._force_close(asyncio.TimeoutError("SSL shutdown timed out"))
+            self._transport._force_close(TimeoutError("SSL shutdown timed out"))
 
     def _do_flush(self) -> None:
         """Closing: deliver what is decrypted, send the backlog, then close_notify."""
@@ -696,31 +691,43 @@ class TLSLayer:
 
 @cython.cclass
 class TLSTransport:
-    """The application's transport over TLS: an ``asyncio.Transport``."""
+    """The application's transport over TLS: an ``asyncio.Transport``.
+
+    Once closed twice (the layer closed it, then the application did) it lets go of its
+    layer, as asyncio's does, so an application that keeps the transport in its protocol
+    does not keep the TLS session and context alive; it then answers as a closed transport.
+    """
 
     _start_tls_compatible = True  # TLS over TLS: start_tls() takes this transport too
+    _sendfile_compatible = _SendfileMode.FALLBACK  # the file must be encrypted: no os.sendfile
 
     def __init__(self, loop: Any, layer: TLSLayer) -> None:
         self._loop = loop
-        self._layer = layer
+        self._layer: Any = layer
         self._closed = False
 
-    @property
+    @property  # type: ignore[misc]
     def __class__(self) -> type:  # type: ignore[override]
         """Present as ``asyncio.Transport`` so ``isinstance`` checks against it hold."""
         return _AsyncioTransport
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         """Return TLS information ('ssl_object', 'peercert', 'cipher', ...) or the socket's."""
-        return self._layer._get_extra_info(name, default)
+        layer: TLSLayer = self._layer
+        if layer is None:
+            return default
+        return layer._get_extra_info(name, default)
 
     def set_protocol(self, protocol: Any) -> None:
         """Use ``protocol`` for the plaintext from now on."""
-        self._layer._set_app_protocol(protocol)
+        layer: TLSLayer = self._layer
+        if layer is not None:
+            layer._set_app_protocol(protocol)
 
     def get_protocol(self) -> Any:
         """Return the application protocol."""
-        return self._layer._app_protocol
+        layer: TLSLayer = self._layer
+        return None if layer is None else layer._app_protocol
 
     def is_closing(self) -> bool:
         """Return True once close() or abort() was called or the connection is gone."""
@@ -728,74 +735,101 @@ class TLSTransport:
 
     def close(self) -> None:
         """Send what is buffered, then close_notify; connection_lost(None) follows."""
+        layer: TLSLayer = self._layer
         if not self._closed:
             self._closed = True
-            self._layer._start_shutdown()
+            if layer is not None:
+                layer._start_shutdown()
+        else:
+            self._layer = None
 
     def abort(self) -> None:
         """Close at once, dropping what is buffered."""
         self._force_close(None)
 
-    def _force_close(self, exc: BaseException | None) -> None:
+    def _force_close(self, exc: Any) -> None:
+        layer: TLSLayer = self._layer
         self._closed = True
-        self._layer._abort(exc)
+        if layer is not None:
+            layer._abort(exc)
 
     def is_reading(self) -> bool:
         """Return True unless reading is paused."""
-        return not self._layer._app_reading_paused
+        layer: TLSLayer = self._layer
+        return layer is not None and not layer._app_reading_paused
 
     def pause_reading(self) -> None:
         """Stop handing plaintext to the protocol until resume_reading()."""
-        self._layer._pause_reading()
+        layer: TLSLayer = self._layer
+        if layer is not None:
+            layer._pause_reading()
 
     def resume_reading(self) -> None:
         """Resume handing plaintext to the protocol."""
-        self._layer._resume_reading()
+        layer: TLSLayer = self._layer
+        if layer is not None:
+            layer._resume_reading()
 
     def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
         """Set the water marks of write flow control (512 KiB and a quarter of it by default)."""
-        self._layer._set_write_buffer_limits(high, low)
+        layer: TLSLayer = self._layer
+        if layer is not None:
+            layer._set_write_buffer_limits(high, low)
 
     def get_write_buffer_limits(self) -> tuple[int, int]:
         """Return ``(low, high)``."""
-        return (self._layer._write_low, self._layer._write_high)
+        layer: TLSLayer = self._layer
+        if layer is None:
+            return (0, 0)
+        return (layer._write_low, layer._write_high)
 
     def get_write_buffer_size(self) -> int:
         """Bytes written and not yet sent: plaintext and ciphertext, in the layer and the socket."""
-        return self._layer._write_buffer_size()
+        layer: TLSLayer = self._layer
+        return 0 if layer is None else layer._write_buffer_size()  # type: ignore[no-any-return]
 
     def set_read_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
         """Set the water marks of ciphertext buffered before the socket stops reading."""
-        self._layer._set_read_buffer_limits(high, low)
+        layer: TLSLayer = self._layer
+        if layer is not None:
+            layer._set_read_buffer_limits(high, low)
 
     def get_read_buffer_limits(self) -> tuple[int, int]:
         """Return ``(low, high)`` of the read buffer."""
-        return (self._layer._read_low, self._layer._read_high)
+        layer: TLSLayer = self._layer
+        if layer is None:
+            return (0, 0)
+        return (layer._read_low, layer._read_high)
 
     def get_read_buffer_size(self) -> int:
         """Ciphertext received and not yet decrypted."""
-        return self._layer._incoming.pending  # type: ignore[no-any-return]
+        layer: TLSLayer = self._layer
+        return 0 if layer is None else layer._incoming.pending  # type: ignore[no-any-return]
 
     @property
-    def _ssl_protocol(self) -> TLSLayer:
+    def _ssl_protocol(self) -> Any:
         """The TLS layer, under the name asyncio's transport gives it (code reaches for it)."""
         return self._layer
 
     def _test__append_write_backlog(self, data: Any) -> None:
         """Queue plaintext without sending it: a hook CPython's TLS tests use."""
-        self._layer._backlog.append(data)
-        self._layer._backlog_size += len(data)
+        layer: TLSLayer = self._layer
+        if layer is not None:
+            layer._backlog.append(data)
+            layer._backlog_size += len(data)
 
     @property
     def _protocol_paused(self) -> bool:
-        return self._layer._app_writing_paused  # type: ignore[no-any-return]
+        layer: TLSLayer = self._layer
+        return layer is not None and layer._app_writing_paused
 
     def write(self, data: Any) -> None:
         """Encrypt and send ``data`` (bytes-like)."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"data: expecting a bytes-like instance, got {type(data).__name__}")
-        if data:
-            self._layer._write_appdata(data)
+        layer: TLSLayer = self._layer
+        if data and layer is not None:
+            layer._write_appdata(data)
 
     def writelines(self, list_of_data: Any) -> None:
         """Write each item of ``list_of_data``, in order."""
