@@ -209,8 +209,9 @@ def _check_ssl_arguments(ssl: Any, handshake: float | None, shutdown: float | No
         raise ValueError("ssl_handshake_timeout is only meaningful with ssl")
     if shutdown is not None and not ssl:
         raise ValueError("ssl_shutdown_timeout is only meaningful with ssl")
-    check_tls_timeout("ssl_handshake_timeout", handshake, 1.0)
-    check_tls_timeout("ssl_shutdown_timeout", shutdown, 1.0)
+    for name, value in (("ssl_handshake_timeout", handshake), ("ssl_shutdown_timeout", shutdown)):
+        if isinstance(value, (int, float)):  # refused before binding; the rest goes on as in asyncio
+            check_tls_timeout(name, value, 1.0)
 
 
 def _hosts_of(host: Any) -> list[Any]:
