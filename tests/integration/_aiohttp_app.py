@@ -10,6 +10,8 @@ Routes:
 * ``GET /ws`` — a websocket echoing text and binary messages; the text ``close`` closes it
   with code 4000;
 * ``GET /peer`` — the client's address, to count keep-alive connections;
+* ``GET /tls`` — what the server's transport says of the TLS session: ``version cipher``
+  from its ``ssl_object`` and ``cipher`` extra infos (``plain`` on a plain connection);
 * ``GET /file`` — ``app[FILE]`` as a ``FileResponse`` (the loop's ``sendfile``);
 * ``GET /slow`` — waits until ``app[RELEASE]`` (an ``asyncio.Event``) is set; sets
   ``app[SLOW_STARTED]`` first and ``app[SLOW_CANCELLED]`` if the handler is cancelled.
@@ -101,6 +103,15 @@ async def _peer(request: Any) -> Any:
     return web.Response(text=f"{host}:{port}")
 
 
+async def _tls(request: Any) -> Any:
+    transport = request.transport
+    ssl_object = transport.get_extra_info("ssl_object")
+    if ssl_object is None:
+        return web.Response(text="plain")
+    cipher = transport.get_extra_info("cipher")
+    return web.Response(text=f"{ssl_object.version()} {cipher[0]}")
+
+
 async def _file(request: Any) -> Any:
     return web.FileResponse(request.app[FILE])
 
@@ -128,6 +139,7 @@ def make_app() -> Any:
     app.router.add_get("/stream", _stream)
     app.router.add_get("/ws", _ws)
     app.router.add_get("/peer", _peer)
+    app.router.add_get("/tls", _tls)
     return app
 
 

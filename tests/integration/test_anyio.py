@@ -20,7 +20,7 @@ from _integ import TEST_TIMEOUT, expected_loop_class, require
 
 anyio = require("anyio")
 from anyio.abc import SocketStream  # noqa: E402
-from anyio.streams.tls import TLSListener  # noqa: E402
+from anyio.streams.tls import TLSAttribute, TLSListener  # noqa: E402
 
 T = TypeVar("T")
 AnyioRun = Callable[[Callable[[], Awaitable[Any]]], Any]
@@ -98,6 +98,55 @@ def test_tls_stream(
                     while len(got) < size:
                         got += await stream.receive()
                     assert got == b"z" * size
+            tg.cancel_scope.cancel()
+
+    anyio_run(main)
+
+
+def test_tls_standard_compatible_many_clients(
+    anyio_run: AnyioRun, server_ssl: ssl.SSLContext, client_ssl: ssl.SSLContext
+) -> None:
+    async def main() -> None:
+        tcp = await anyio.create_tcp_listener(local_host="127.0.0.1")
+        port = tcp.extra(anyio.abc.SocketAttribute.local_port)
+        # standard_compatible: each side sends close_notify and waits for the peer's.
+        listener = TLSListener(tcp, server_ssl, standard_compatible=True)
+        results: dict[int, bytes] = {}
+
+        async def client(i: int) -> None:
+            stream = await anyio.connect_tcp(
+                "127.0.0.1", port, tls=True, ssl_context=client_ssl, tls_hostname="localhost"
+            )
+            async with stream:
+                assert stream.extra(TLSAttribute.tls_version) == "TLSv1.3"
+                payload = bytes([i]) * (3000 * (i + 1))
+                await stream.send(payload)
+                got = b""
+                while len(got) < len(payload):
+                    got += await stream.receive()
+                results[i] = got
+
+        async with listener, anyio.create_task_group() as tg:
+            tg.start_soon(listener.serve, _echo_handler, tg)
+            async with anyio.create_task_group() as clients:
+                for i in range(10):
+                    clients.start_soon(client, i)
+            tg.cancel_scope.cancel()
+        assert results == {i: bytes([i]) * (3000 * (i + 1)) for i in range(10)}
+
+    anyio_run(main)
+
+
+def test_tls_untrusted_server_is_refused(anyio_run: AnyioRun, server_ssl: ssl.SSLContext) -> None:
+    async def main() -> None:
+        tcp = await anyio.create_tcp_listener(local_host="127.0.0.1")
+        port = tcp.extra(anyio.abc.SocketAttribute.local_port)
+        listener = TLSListener(tcp, server_ssl, standard_compatible=False)
+        async with listener, anyio.create_task_group() as tg:
+            tg.start_soon(listener.serve, _echo_handler, tg)
+            # The default context does not trust the test CA.
+            with pytest.raises(ssl.SSLCertVerificationError):
+                await anyio.connect_tcp("127.0.0.1", port, tls=True, tls_hostname="localhost")
             tg.cancel_scope.cancel()
 
     anyio_run(main)

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pytest
 from _aiohttp_app import HELLO, serve_app
 from _integ import loop_class_name, require
 
@@ -94,12 +95,12 @@ def _loop_name() -> str:
 
 
 @asynccontextmanager
-async def raw_server() -> AsyncIterator[RawServer]:
-    """Serve a RawServer on 127.0.0.1; close it and its connections on exit."""
+async def raw_server(ssl_context: ssl.SSLContext | None = None) -> AsyncIterator[RawServer]:
+    """Serve a RawServer on 127.0.0.1 (over TLS with ``ssl_context``); close it on exit."""
     state = RawServer()
-    server = await asyncio.start_server(state.handle, "127.0.0.1", 0)
+    server = await asyncio.start_server(state.handle, "127.0.0.1", 0, ssl=ssl_context)
     host, port = server.sockets[0].getsockname()[:2]
-    state.url = f"http://{host}:{port}"
+    state.url = f"{'https' if ssl_context else 'http'}://{host}:{port}"
     try:
         yield state
     finally:
@@ -171,5 +172,35 @@ def test_against_aiohttp_https(
                 body = os.urandom(500_000)
                 resp = await client.post(url + "/echo", content=body)
                 assert resp.content == body
+
+    arun(main())
+
+
+def test_https_raw_stream_server(
+    arun: Run, loop_kind: str, server_ssl: ssl.SSLContext, client_ssl: ssl.SSLContext
+) -> None:
+    parts = [os.urandom(n) for n in (10, 300_000, 3)]
+
+    async def produce() -> AsyncIterator[bytes]:
+        for part in parts:
+            yield part
+
+    async def main() -> None:
+        # The loop's own TLS server under asyncio streams, httpx (anyio's TLS) as the client.
+        async with raw_server(server_ssl) as srv, httpx.AsyncClient(verify=client_ssl) as client:
+            resp = await client.get(srv.url + "/hello")
+            assert resp.headers["x-loop"] == loop_class_name(loop_kind)
+            for i in range(10):
+                body = os.urandom(30_000 * i)
+                assert (await client.post(srv.url + "/echo", content=body)).content == body
+            resp = await client.post(srv.url + "/echo", content=produce())
+            assert resp.content == b"".join(parts)
+            async with client.stream("GET", srv.url + "/chunked") as stream:
+                received = b"".join([piece async for piece in stream.aiter_bytes()])
+            assert received == b"".join(bytes([65 + i]) * (1000 * (i + 1)) for i in range(10))
+            assert srv.connections == 1  # keep-alive over one TLS connection
+            with pytest.raises(httpx.ConnectError):
+                async with httpx.AsyncClient() as untrusting:
+                    await untrusting.get(srv.url + "/hello")
 
     arun(main())

@@ -12,6 +12,7 @@ import ssl
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from _integ import loop_class_name, require
 
 require("websockets")
@@ -100,5 +101,53 @@ def test_wss(arun: Run, server_ssl: ssl.SSLContext, client_ssl: ssl.SSLContext) 
                 for i in range(20):
                     await ws.send(b"%d" % i * 1000)
                     assert await ws.recv() == b"%d" % i * 1000
+
+    arun(main())
+
+
+def test_wss_loop_many_clients_and_big_messages(
+    arun: Run, loop_kind: str, server_ssl: ssl.SSLContext, client_ssl: ssl.SSLContext
+) -> None:
+    big = os.urandom(1024 * 1024 + 3)
+
+    async def main() -> None:
+        async with serve(echo, "127.0.0.1", 0, ssl=server_ssl, max_size=None) as server:
+            url = f"wss://localhost:{_port(server)}"
+
+            async def client(i: int) -> list[str | bytes]:
+                async with connect(url, ssl=client_ssl, max_size=None) as ws:
+                    assert ws.transport.get_extra_info("ssl_object") is not None
+                    got = []
+                    for j in range(5):
+                        await ws.send(f"{i}:{j}")
+                        got.append(await ws.recv())
+                    return got
+
+            results = await asyncio.gather(*(client(i) for i in range(20)))
+            assert results == [[f"{i}:{j}" for j in range(5)] for i in range(20)]
+            async with connect(url, ssl=client_ssl, max_size=None) as ws:
+                await ws.send("loop?")
+                assert await ws.recv() == loop_class_name(loop_kind)
+                await ws.send(big)
+                assert await ws.recv() == big
+                await (await ws.ping())
+            assert ws.close_code == 1000
+
+    arun(main())
+
+
+def test_wss_untrusted_certificate_is_refused(
+    arun: Run, server_ssl: ssl.SSLContext, client_ssl: ssl.SSLContext
+) -> None:
+    async def main() -> None:
+        async with serve(echo, "127.0.0.1", 0, ssl=server_ssl) as server:
+            # The default context does not trust the test CA: the client's handshake fails.
+            with pytest.raises(ssl.SSLCertVerificationError):
+                async with connect(f"wss://127.0.0.1:{_port(server)}", ssl=True):
+                    pass
+            # The server is unharmed: a trusting client still gets through.
+            async with connect(f"wss://127.0.0.1:{_port(server)}", ssl=client_ssl) as ws:
+                await ws.send("after")
+                assert await ws.recv() == "after"
 
     arun(main())
