@@ -29,6 +29,8 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
+from contextlib import ExitStack
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -267,7 +269,23 @@ def _io_notes(table: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
             f" {http.CONNECTIONS} keep-alive connections;"
             " ops/CPU-s = requests per CPU-second of the server process alone"
         )
+    if any(bench.startswith("tls_") for bench in table):
+        notes.append(
+            "  tls_*:   TLS 1.3 (ECDSA P-256 certificate made once per run with trustme) over"
+            " 127.0.0.1, both ends in the same loop; CPU = both ends"
+        )
     return notes
+
+
+def tls_certificates(benches: list[str], stack: ExitStack) -> None:
+    """Make the TLS workloads' certificate once for the whole run and name it for the children."""
+    from workloads import _tls
+
+    if os.environ.get(_tls.ENV) or not any(b.startswith("tls_") for b in benches):
+        return
+    folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="batonio-bench-tls-"))
+    _tls.write_certificates(folder)
+    os.environ[_tls.ENV] = folder
 
 
 def report(
@@ -415,7 +433,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     variants = [v for v, _ in usable]
     probes = {v.label: p for v, p in usable}
-    samples = measure(variants, benches, args.rounds, args.scale, args.timeout)
+    with ExitStack() as stack:
+        tls_certificates(benches, stack)
+        samples = measure(variants, benches, args.rounds, args.scale, args.timeout)
     table = {b: {lb: summarise(runs) for lb, runs in cells.items()} for b, cells in samples.items()}
     info["loadavg_end"] = loadavg()
     print(report(info, probes, table, args))

@@ -20,7 +20,8 @@ runs exactly the same code.  Each one checks its own result and raises if the lo
 wrong: a fast wrong answer must not show up as a fast benchmark.
 
 :data:`GROUPS` names sets of workloads for ``run.py --group``: ``core`` (the in-memory
-ones), ``tcp`` (the echo cells), ``http`` and ``proc`` (children spawned and reaped).
+ones), ``tcp`` (the echo cells), ``http``, ``proc`` (children spawned and reaped) and
+``tls`` (TLS echo cells and handshakes).
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ from . import (
     tcp_echo_streams,
     threadsafe,
     timers,
+    tls_echo_protocol,
+    tls_handshake,
 )
 
 __all__ = ["ALL", "BY_NAME", "GROUPS", "Workload"]
@@ -79,12 +82,19 @@ _TCP: list[Workload] = [
 ]
 _HTTP: list[Workload] = [http_keepalive]
 _PROC: list[Workload] = [*subprocess_spawn.WORKLOADS]
+_TLS: list[Workload] = [*tls_echo_protocol.WORKLOADS, tls_handshake]
 
 #: Workloads by group, for ``run.py --group``.
-GROUPS: dict[str, list[Workload]] = {"core": _CORE, "tcp": _TCP, "http": _HTTP, "proc": _PROC}
+GROUPS: dict[str, list[Workload]] = {
+    "core": _CORE,
+    "tcp": _TCP,
+    "http": _HTTP,
+    "proc": _PROC,
+    "tls": _TLS,
+}
 
 #: Every workload, in the order the report lists them.
-ALL: list[Workload] = _CORE + _TCP + _HTTP + _PROC
+ALL: list[Workload] = _CORE + _TCP + _HTTP + _PROC + _TLS
 
 #: Workloads by their ``NAME``.
 BY_NAME: dict[str, Workload] = {w.NAME: w for w in ALL}
