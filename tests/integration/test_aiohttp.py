@@ -181,22 +181,6 @@ def test_https_stream_and_websocket(
     arun(main())
 
 
-@pytest.fixture
-def _file_over_tls_xfail(request: pytest.FixtureRequest, loop_kind: str) -> None:
-    """Bug found here: batonio's TLS transport has no ``_sendfile_compatible`` (asyncio's
-    says FALLBACK), so ``loop.sendfile()`` raises RuntimeError instead of reading and
-    writing the file; aiohttp's FileResponse over https then fails."""
-    if loop_kind == "batonio":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="TLSTransport lacks _sendfile_compatible = FALLBACK: loop.sendfile() "
-                "over TLS raises RuntimeError('sendfile is not supported ...')",
-            )
-        )
-
-
-@pytest.mark.usefixtures("_file_over_tls_xfail")
 def test_https_file_response(
     arun: Run, tmp_path: Path, server_ssl: ssl.SSLContext, client_ssl: ssl.SSLContext
 ) -> None:
@@ -208,7 +192,8 @@ def test_https_file_response(
         app = make_app()
         app[FILE] = path
         async with serve_app(app, ssl_context=server_ssl) as url, _tls_session(client_ssl) as s:
-            # A file over TLS cannot go through os.sendfile(): loop.sendfile() falls back.
+            # A file over TLS cannot go through os.sendfile(): loop.sendfile() falls back
+            # (read and write through the TLS transport) as asyncio's does.
             async with s.get(url + "/file") as resp:
                 assert resp.status == 200
                 assert await resp.read() == content

@@ -11,10 +11,9 @@ test shows that too, bounded by a short timeout on the client's handshake, not b
 
 On batonio's loop the server is built both ways: with ``batonio.start_server`` (batonio's
 StreamWriter, which passes what its reader holds to the TLS layer) and with the stdlib's
-``asyncio.start_server``, as an unmodified asyncio program does.  The stdlib StreamWriter
-calls ``loop.start_tls(transport, protocol, ...)``, and batonio's ``start_tls`` does not yet
-take the bytes from that protocol's reader: that case is marked xfail(strict=True) until
-the TLS layer does (its owner fixes it; the test then passes and the mark must go).
+``asyncio.start_server``, as an unmodified asyncio program does: the stdlib StreamWriter
+calls ``loop.start_tls(transport, protocol, ...)``, and batonio's ``start_tls`` takes the
+bytes that protocol's reader holds.
 
 The client is written by hand on ``ssl.MemoryBIO``/``SSLObject`` over the loop's ``sock_*``
 calls, so that the line and the ClientHello really go out in one ``send`` on every loop.
@@ -51,16 +50,6 @@ STREAMS: dict[str, Callable[..., Any]] = {
     "asyncio": asyncio.start_server,
     "batonio": batonio.start_server,
 }
-
-#: Bug found here (for the TLS layer's owner): on batonio's loop, *stdlib* asyncio streams
-#: call ``loop.start_tls(transport, protocol, ...)`` with the ``StreamReaderProtocol``
-#: whose reader holds the ClientHello; batonio's ``start_tls`` does not take those bytes
-#: (only batonio's own StreamWriter hands them over), so the handshake hangs as on asyncio.
-_STDLIB_STREAMS_ON_BATONIO = pytest.mark.xfail(
-    strict=True,
-    reason="batonio's loop.start_tls() ignores the bytes a stdlib asyncio StreamReader "
-    "already holds (batonio's own StreamWriter passes them); see the module docstring",
-)
 
 
 @pytest.fixture
@@ -183,7 +172,7 @@ def _starttls_server(
     [
         ("asyncio", "asyncio"),
         ("uvloop", "asyncio"),
-        pytest.param("batonio", "asyncio", marks=_STDLIB_STREAMS_ON_BATONIO),
+        ("batonio", "asyncio"),
         ("batonio", "batonio"),
     ],
     indirect=["loop_kind"],
