@@ -15,8 +15,8 @@ resident memory after the first ``--first`` connections and after all of them, a
 memory after the first tenth and after all of the abandoned handshakes.  Each RSS reading
 comes after ``gc.collect()`` and glibc's ``malloc_trim(0)`` (``--no-trim`` leaves it out);
 the untrimmed figure is printed beside it.  Without the trim, the OpenSSL buffers of dropped
-handshakes stay in the process as free heap pages (stock asyncio: +10% untrimmed over 1,000
-abandoned handshakes, batonio +5%; both flat once trimmed), which is the allocator's
+handshakes stay in the process as free heap pages (untrimmed, over 1,000
+abandoned handshakes: stock asyncio +8-10%, batonio-pure +5%; all flat once trimmed), which is the allocator's
 high-water mark, not memory in use.
 It exits with status 1 if a connection failed or echoed wrong bytes, if an fd or a task
 was left behind by either phase, or if RSS grew by more than ``--rss-limit`` (5%) between
