@@ -195,3 +195,8 @@ if _inspect_env:
 
     _enable_inspect(_inspect_env)
 del _inspect_env
+
+# `pytest -p batonio` where the pytest11 entry point is not installed (a source checkout on
+# PYTHONPATH) registers this package itself as the plugin: it then carries the hooks.
+if "pytest" in _sys.modules:
+    from .pytest_plugin import *  # noqa: F403
