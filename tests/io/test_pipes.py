@@ -280,3 +280,21 @@ def test_stream_reader_over_a_read_pipe(run: Any) -> None:
         assert await _bounded(reader.read()) == b"line two\n"
 
     run(main())
+
+
+def test_write_pipe_refuses_text_and_drops_writes_after_close(run: Any) -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        rfd, wfd = os.pipe()
+        wt, writer = await loop.connect_write_pipe(Writer, os.fdopen(wfd, "wb", 0))
+        with pytest.raises(AssertionError):  # asyncio's pipe asserts the type (no TypeError)
+            wt.write("text")  # type: ignore[arg-type]
+        wt.writelines([b"a", bytearray(b"b"), memoryview(b"c")])
+        wt.close()
+        wt.write(b"dropped")
+        wt.writelines([b"dropped too"])
+        assert await _bounded(writer.lost) is None
+        with os.fdopen(rfd, "rb", 0) as rf:
+            assert rf.read() == b"abc"
+
+    run(main())

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import os
+import signal as _signal
 import subprocess
 import sys
 import warnings
@@ -284,8 +286,6 @@ class SubprocessTransport(asyncio.SubprocessTransport):
         """Send ``signal`` to the child; ProcessLookupError once the transport finished."""
         self._check_proc()
         if _PY313:  # 3.13 signals the pid itself and ignores a child already gone
-            import os
-
             if self._proc.returncode is not None:
                 return  # reaped: the pid may already belong to another process
             try:
@@ -297,20 +297,16 @@ class SubprocessTransport(asyncio.SubprocessTransport):
 
     def terminate(self) -> None:
         """Send SIGTERM to the child."""
-        import signal
-
         if _PY313:
-            self.send_signal(signal.SIGTERM)
+            self.send_signal(_signal.SIGTERM)
         else:
             self._check_proc()
             self._proc.terminate()
 
     def kill(self) -> None:
         """Send SIGKILL to the child."""
-        import signal
-
         if _PY313:
-            self.send_signal(signal.SIGKILL)
+            self.send_signal(_signal.SIGKILL)
         else:
             self._check_proc()
             self._proc.kill()

@@ -872,6 +872,10 @@ class WritePipeTransport(PipeTransport):
             return
         self._write_data(data)
 
+    def writelines(self, list_of_data: Any) -> None:
+        """Write the joined buffers: asyncio's pipe inherits WriteTransport's join-then-write."""
+        self.write(b"".join(list_of_data))
+
     def _maybe_resume_protocol(self) -> None:
         """asyncio's write pipe resumes the protocol once its buffer is empty, not at low water."""
         if self._queued:
