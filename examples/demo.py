@@ -110,6 +110,7 @@ def _batonio_build() -> str:
 def main() -> int:
     """Run every seed both ways, then the debugging features; return 0 only if all behaved."""
     import demo_debug
+    import demo_inspect
     print(f"Python {sys.version.split()[0]}; {_batonio_build()}")
     failures: list[str] = []
     probe = run_program("probe", ["-m", "batonio", "-c", LOOP_PROBE])
@@ -139,6 +140,7 @@ def main() -> int:
         verdict = "yes" if ours.stdout == theirs.stdout and ours.returncode == 0 else "NO"
         print(f"  outputs match: {verdict}")
     failures.extend(demo_debug.main())  # virtual time, deadlocks, watchdog, chaos
+    failures.extend(demo_inspect.main())  # call graph, ps/pstree, the pytest plugin
     print()
     if failures:
         print("demo FAILED:")

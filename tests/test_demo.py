@@ -65,3 +65,11 @@ def test_programs_get_a_batonio_loop() -> None:
     proc, _ = _run("-m", "batonio", "-c", code)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().startswith("batonio"), proc.stdout
+
+
+def test_demo_inspect_parts_behave() -> None:
+    """make demo's call-graph, ps/pstree and pytest-plugin parts report no failure."""
+    done = subprocess.run([sys.executable, "examples/demo_inspect.py"], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "batonio leak check: the test left" in done.stdout
