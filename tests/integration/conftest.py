@@ -11,7 +11,7 @@ the loop's networking fails with a traceback instead of waiting for pytest-timeo
 
 Tests marked ``load`` send 10,000 keep-alive requests; they take about a second each, so
 they run with the rest (``pytest tests``, ``make test``); ``-m "not load"`` leaves them out.
-The whole directory takes ~12 s per build on the 2-core machine.
+The whole directory takes ~25 s per build on the 2-core machine (the TLS tests about 10 s of it).
 
 A library that is not installed skips its tests, except under CI (``CI`` set), where it is an
 error: a CI run must not turn green by skipping everything.
