@@ -754,7 +754,7 @@ class Task(Future):
             self._context.run(self._step, exc)
         else:
             self._step_in_foreign_context(exc)
-        self = None  # as in _step: no frame of ours keeps a failed task alive
+        self = exc = None  # as in _step: no frame of ours keeps a failed task alive
 
     def _step_in_foreign_context(self, exc: Any) -> None:
         """Step through ``context.run`` of a ``context=`` that is not a Context.
@@ -794,7 +794,7 @@ class Task(Future):
             self._send(exc)
         finally:
             _leave_task(loop, self)
-            self = None  # a failed coroutine's frames link back here: no cycle through the task
+            self = exc = None  # a failed coroutine's frames link back here: no cycle
 
     def _send(self, exc: Any) -> None:
         """Send into (or throw at) the coroutine and act on what it yields or returns."""
@@ -826,7 +826,9 @@ class Task(Future):
             else:
                 self._handle_yield(result)
         finally:
-            self = None  # a failed coroutine's frames link back here: no cycle through the task
+            # A failed coroutine's frames link back here: no cycle through the task, nor
+            # through the thrown exception, whose traceback holds this frame.
+            self = exc = None
 
     def _finish(self, value: Any) -> None:
         """The coroutine returned: the task is done (cancelled if a cancel arrived meanwhile)."""

@@ -3,6 +3,8 @@
 # application-data loop, encrypting the backlog, draining the outgoing BIO, flow control)
 # is C methods called without attribute look-ups.
 cimport cython
+from cpython.bytearray cimport PyByteArray_AS_STRING
+from cpython.bytes cimport PyBytes_FromStringAndSize
 
 cdef int _UNWRAPPED, _HANDSHAKE, _WRAPPED, _FLUSHING, _SHUTDOWN
 cdef int _APP_NEW, _APP_CONNECTED, _APP_EOF, _APP_LOST
@@ -19,6 +21,10 @@ cdef class TLSLayer:
     cdef public object _incoming
     cdef public object _outgoing
     cdef public object _sslobj
+    cdef object _ssl_read
+    cdef object _ssl_write
+    cdef object _ssl_pending
+    cdef public bint _close_notify_seen
     cdef public dict _extra
     cdef public int _state
     cdef public int _app_state
@@ -72,6 +78,7 @@ cdef class TLSLayer:
     cdef _do_read(self)
     cdef _read_copied(self)
     cdef _read_buffered(self)
+    cdef Py_ssize_t _decrypt_into(self, buf, Py_ssize_t wants) except -1
     cdef _schedule_read(self)
     cdef _on_close_notify(self)
     cdef _call_eof_received(self)

@@ -163,6 +163,12 @@ class TLSLayer:
         self._outgoing = ssl.MemoryBIO()
         self._sslobj = sslcontext.wrap_bio(
             self._incoming, self._outgoing, server_side=server_side, server_hostname=hostname)
+        # The hot calls go straight to the C object under ssl.SSLObject's Python wrapper.
+        engine = getattr(self._sslobj, "_sslobj", self._sslobj)
+        self._ssl_read = engine.read
+        self._ssl_write = engine.write
+        self._ssl_pending = engine.pending
+        self._close_notify_seen = False
         self._extra = {"sslcontext": sslcontext}
         self._state = _UNWRAPPED
         self._app_state = _APP_NEW if call_connection_made else _APP_CONNECTED
@@ -451,7 +457,7 @@ class TLSLayer:
         try:
             if (state == _WRAPPED and not self._backlog and not self._ssl_writing_paused
                     and len(data) <= _ENCRYPT_CHUNK):
-                self._sslobj.write(data)  # the common case: straight through, no backlog
+                self._ssl_write(data)  # the common case: straight through, no backlog
                 self._send_outgoing()
                 return
         except _SSL_AGAIN:
@@ -478,17 +484,17 @@ class TLSLayer:
         transport at once, whose close() still sends it.
         """
         backlog = self._backlog
-        sslobj = self._sslobj
+        write = self._ssl_write
         try:
             while backlog and (everything or not self._ssl_writing_paused):
                 data = backlog[0]
                 size = len(data)
                 if size > _ENCRYPT_CHUNK:
                     chunk = memoryview(data)[:_ENCRYPT_CHUNK]
-                    count = sslobj.write(chunk)
+                    count = write(chunk)
                     backlog[0] = memoryview(data)[count:]
                 else:
-                    count = sslobj.write(data)
+                    count = write(data)
                     if count < size:
                         backlog[0] = memoryview(data)[count:]
                     else:
@@ -572,22 +578,16 @@ class TLSLayer:
 
     def _read_copied(self) -> None:
         """Decrypt all that is complete into the shared buffer; hand it over as one bytes."""
-        sslobj = self._sslobj
         view = self._view
         limit = len(view)
-        offset = 0
-        count = 1
-        try:
-            while offset < limit:
-                count = sslobj.read(limit - offset, view[offset:])
-                if not count:
-                    break
-                offset += count
-        except _SSL_AGAIN:
-            pass
+        offset = self._decrypt_into(view, limit)
         if offset:
-            self._app_protocol.data_received(bytes(view[:offset]))
-        if not count:
+            if cython.compiled:  # one bytes object straight from the buffer: no slice
+                data = PyBytes_FromStringAndSize(PyByteArray_AS_STRING(self._buffer), offset)  # noqa: F821
+            else:
+                data = bytes(view[:offset])
+            self._app_protocol.data_received(data)
+        if self._close_notify_seen:
             self._on_close_notify()
         elif offset == limit:
             self._schedule_read()  # more may be decrypted: after the protocol had its turn
@@ -599,23 +599,38 @@ class TLSLayer:
         wants = len(buf)
         if not wants:
             raise RuntimeError("get_buffer() returned an empty buffer")
-        sslobj = self._sslobj
-        offset = 0
-        count = 1
-        try:
-            while offset < wants:
-                count = sslobj.read(wants - offset, buf[offset:])
-                if not count:
-                    break
-                offset += count
-        except _SSL_AGAIN:
-            pass
+        offset = self._decrypt_into(buf, wants)
         if offset:
             protocol.buffer_updated(offset)
-        if not count:
+        if self._close_notify_seen:
             self._on_close_notify()
         elif offset == wants:
             self._schedule_read()
+
+    def _decrypt_into(self, buf: Any, wants: cython.Py_ssize_t) -> cython.Py_ssize_t:
+        """Decrypt what is complete into ``buf``, up to ``wants`` bytes; return how many.
+
+        It stops as soon as neither the incoming BIO nor the current record holds anything
+        more, instead of making the read that would fail with SSLWantReadError: building
+        that exception costs more than the read of a small message itself.
+        """
+        read = self._ssl_read
+        pending = self._ssl_pending
+        incoming = self._incoming
+        self._close_notify_seen = False
+        offset: cython.Py_ssize_t = 0
+        try:
+            while offset < wants:
+                count = read(wants - offset, buf[offset:] if offset else buf)
+                if not count:
+                    self._close_notify_seen = True
+                    break
+                offset += count
+                if not incoming.pending and not pending():
+                    break
+        except _SSL_AGAIN:
+            pass
+        return offset
 
     def _schedule_read(self) -> None:
         if not self._read_call_pending:
