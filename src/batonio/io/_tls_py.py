@@ -506,10 +506,9 @@ class TLSLayer:
         self._send_outgoing()
 
     def _send_outgoing_only(self, everything: cython.bint) -> None:
-        if (everything or not self._ssl_writing_paused) and self._transport is not None:
-            data = self._outgoing.read()
-            if data:
-                self._transport.write(data)
+        if (self._outgoing.pending and (everything or not self._ssl_writing_paused)
+                and self._transport is not None):
+            self._transport.write(self._outgoing.read())
 
     def _send_outgoing(self) -> None:
         self._send_outgoing_only(False)
@@ -570,7 +569,7 @@ class TLSLayer:
                     self._read_copied()
                 if self._backlog:
                     self._encrypt_backlog(False)
-                else:
+                elif self._outgoing.pending or self._app_writing_paused:
                     self._send_outgoing()  # TLS 1.3 tickets, renegotiation replies
             self._control_ssl_reading()
         except Exception as exc:
