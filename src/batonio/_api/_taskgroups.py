@@ -14,6 +14,9 @@ Version differences kept here:
   ``loop.create_task``; the parent's ``uncancel()`` happens after the children are done and
   an outer cancellation is re-armed when errors are raised; ``CancelledError`` subclasses
   count as cancellations.
+PYTEST_DONT_REWRITE: the ``assert`` statements here are asyncio's own checks, with asyncio's
+messages; batonio's pytest plugin makes pytest rewrite its distribution's modules, which
+would change those messages in every user's test session.
 """
 
 from __future__ import annotations

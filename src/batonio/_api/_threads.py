@@ -13,6 +13,9 @@ written out here in two directions:
 
 concurrent.futures' own CancelledError/InvalidStateError are translated into asyncio's on
 the way into the loop (TimeoutError is the builtin on both sides since 3.11).
+PYTEST_DONT_REWRITE: the ``assert`` statements here are asyncio's own checks, with asyncio's
+messages; batonio's pytest plugin makes pytest rewrite its distribution's modules, which
+would change those messages in every user's test session.
 """
 
 from __future__ import annotations

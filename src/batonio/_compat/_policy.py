@@ -17,6 +17,9 @@ Follows ``asyncio.events.BaseDefaultEventLoopPolicy`` and asyncio's Unix default
   thread attaches it to a watcher already chosen, as asyncio does;
 * since 3.12 a forked child starts with no current loop in any policy instance (gh-99949's
   ``os.register_at_fork`` hook resets asyncio's own policy the same way).
+PYTEST_DONT_REWRITE: the ``assert`` statements here are asyncio's own checks, with asyncio's
+messages; batonio's pytest plugin makes pytest rewrite its distribution's modules, which
+would change those messages in every user's test session.
 """
 
 from __future__ import annotations

@@ -32,6 +32,9 @@ Invariants:
 * ``drain()`` raises the reader's exception, yields once to the loop when the transport is
   closing (so ``connection_lost`` can run, bpo-25441), then waits while writing is paused;
   after the connection is lost it raises ``ConnectionResetError('Connection lost')``.
+PYTEST_DONT_REWRITE: the ``assert`` statements here are asyncio's own checks, with asyncio's
+messages; batonio's pytest plugin makes pytest rewrite its distribution's modules, which
+would change those messages in every user's test session.
 """
 
 from __future__ import annotations

@@ -14,6 +14,9 @@ exception types and messages), ``base_subprocess.BaseSubprocessTransport`` and
   watcher that the program set on the policy (asyncio's API up to 3.13) is honoured as
   asyncio honours it, except for asyncio's pidfd and thread watchers, whose work ours does
   without a thread and without reaching into loop internals.
+PYTEST_DONT_REWRITE: the ``assert`` statements here are asyncio's own checks, with asyncio's
+messages; batonio's pytest plugin makes pytest rewrite its distribution's modules, which
+would change those messages in every user's test session.
 """
 
 from __future__ import annotations
