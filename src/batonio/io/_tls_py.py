@@ -582,7 +582,7 @@ class TLSLayer:
         offset = self._decrypt_into(view, limit)
         if offset:
             if cython.compiled:  # one bytes object straight from the buffer: no slice
-                data = PyBytes_FromStringAndSize(PyByteArray_AS_STRING(self._buffer), offset)  # noqa: F821
+                data = PyBytes_FromStringAndSize(PyByteArray_AS_STRING(self._buffer), offset)  # type: ignore[name-defined]  # noqa: F821
             else:
                 data = bytes(view[:offset])
             self._app_protocol.data_received(data)
