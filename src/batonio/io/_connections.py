@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from .._core._base_loop import logger
-from ._socket_options import check_not_ssl_socket, check_tls_timeout
+from ._socket_options import check_not_ssl_socket, check_tls_timeouts_early
 from ._transport import SocketTransport
 
 __all__ = ["ConnectionsMixin", "interleave_addrinfos"]
@@ -71,19 +71,9 @@ def _check_tls_client_arguments(
         raise ValueError("ssl_handshake_timeout is only meaningful with ssl")
     if shutdown is not None and not ssl:
         raise ValueError("ssl_shutdown_timeout is only meaningful with ssl")
-    _check_tls_timeouts_early(handshake, shutdown)
+    check_tls_timeouts_early(handshake, shutdown)
     return server_hostname
 
-
-def _check_tls_timeouts_early(handshake: Any, shutdown: Any) -> None:
-    """Refuse a non-positive TLS timeout before connecting (asyncio leaks the socket there).
-
-    Only numbers are judged here; anything else goes on to the TLS layer as in asyncio.
-    """
-    if isinstance(handshake, (int, float)):
-        check_tls_timeout("ssl_handshake_timeout", handshake, 1.0)
-    if isinstance(shutdown, (int, float)):
-        check_tls_timeout("ssl_shutdown_timeout", shutdown, 1.0)
 
 
 class ConnectionsMixin:
@@ -304,7 +294,7 @@ class ConnectionsMixin:
         if ssl:
             if server_hostname is None:
                 raise ValueError("you have to pass server_hostname when using ssl")
-            _check_tls_timeouts_early(ssl_handshake_timeout, ssl_shutdown_timeout)
+            check_tls_timeouts_early(ssl_handshake_timeout, ssl_shutdown_timeout)
         else:
             if server_hostname is not None:
                 raise ValueError("server_hostname is only meaningful with ssl")

@@ -12,10 +12,12 @@ __all__ = ["DEFAULT_HIGH_WATER", "water_marks"]
 DEFAULT_HIGH_WATER = 64 * 1024
 
 
-def water_marks(high: int | None = None, low: int | None = None) -> tuple[int, int]:
-    """Return ``(high, low)``: 64 KiB and a quarter of high by default, 4 x low if only low is set."""
+def water_marks(
+    high: int | None = None, low: int | None = None, default_high: int = DEFAULT_HIGH_WATER
+) -> tuple[int, int]:
+    """Return ``(high, low)``: ``default_high`` (64 KiB) and a quarter of high by default, 4 x low if only low is set."""
     if high is None:
-        high = DEFAULT_HIGH_WATER if low is None else 4 * low
+        high = default_high if low is None else 4 * low
     if low is None:
         low = high // 4
     if not high >= low >= 0:

@@ -30,7 +30,7 @@ from typing import Any
 from .._core._base_loop import logger
 from ._socket_options import (
     check_not_ssl_socket,
-    check_tls_timeout,
+    check_tls_timeouts_early,
     remove_stale_unix_socket,
     set_reuseport,
 )
@@ -209,9 +209,7 @@ def _check_ssl_arguments(ssl: Any, handshake: float | None, shutdown: float | No
         raise ValueError("ssl_handshake_timeout is only meaningful with ssl")
     if shutdown is not None and not ssl:
         raise ValueError("ssl_shutdown_timeout is only meaningful with ssl")
-    for name, value in (("ssl_handshake_timeout", handshake), ("ssl_shutdown_timeout", shutdown)):
-        if isinstance(value, (int, float)):  # refused before binding; the rest goes on as in asyncio
-            check_tls_timeout(name, value, 1.0)
+    check_tls_timeouts_early(handshake, shutdown)
 
 
 def _hosts_of(host: Any) -> list[Any]:

@@ -19,7 +19,13 @@ try:
 except ImportError:  # pragma: no cover - CPython built without OpenSSL
     ssl = None  # type: ignore[assignment]
 
-__all__ = ["check_not_ssl_socket", "check_tls_timeout", "remove_stale_unix_socket", "set_reuseport"]
+__all__ = [
+    "check_not_ssl_socket",
+    "check_tls_timeout",
+    "check_tls_timeouts_early",
+    "remove_stale_unix_socket",
+    "set_reuseport",
+]
 
 
 def check_tls_timeout(name: str, value: float | None, default: float) -> float:
@@ -33,6 +39,17 @@ def check_tls_timeout(name: str, value: float | None, default: float) -> float:
     if value <= 0:
         raise ValueError(f"{name} should be a positive number, got {value}")
     return value
+
+
+def check_tls_timeouts_early(handshake: Any, shutdown: Any) -> None:
+    """Refuse a non-positive TLS timeout before connecting or binding (asyncio leaks the socket).
+
+    Only numbers are judged here; anything else goes on to the TLS layer as in asyncio.
+    """
+    if isinstance(handshake, (int, float)):
+        check_tls_timeout("ssl_handshake_timeout", handshake, 1.0)
+    if isinstance(shutdown, (int, float)):
+        check_tls_timeout("ssl_shutdown_timeout", shutdown, 1.0)
 
 
 def check_not_ssl_socket(sock: Any) -> None:

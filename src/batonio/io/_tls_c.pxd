@@ -8,7 +8,7 @@ from cpython.bytes cimport PyBytes_FromStringAndSize
 
 cdef int _UNWRAPPED, _HANDSHAKE, _WRAPPED, _FLUSHING, _SHUTDOWN
 cdef int _APP_NEW, _APP_CONNECTED, _APP_EOF, _APP_LOST
-cdef Py_ssize_t _WRITE_HIGH_WATER, _READ_HIGH_WATER, _READ_SIZE, _ENCRYPT_CHUNK
+cdef Py_ssize_t _WRITE_HIGH_WATER, _READ_HIGH_WATER, _ENCRYPT_CHUNK
 cdef Py_ssize_t _LOG_THRESHOLD_FOR_CONNLOST_WRITES
 cdef object _SSL_AGAIN, _SSLError, _AsyncioTransport, _AsyncioBufferedProtocol
 

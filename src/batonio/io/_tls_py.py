@@ -39,7 +39,9 @@ import warnings
 from asyncio.constants import _SendfileMode
 from typing import Any
 
+from ._flow import water_marks
 from ._socket_options import check_tls_timeout
+from ._transport import read_buffer_of
 
 try:
     import cython
@@ -68,7 +70,6 @@ HANDSHAKE_TIMEOUT = 60.0
 SHUTDOWN_TIMEOUT = 30.0
 _WRITE_HIGH_WATER = 512 * 1024
 _READ_HIGH_WATER = 256 * 1024
-_READ_SIZE = 256 * 1024
 _ENCRYPT_CHUNK = 256 * 1024
 _LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5
 
@@ -96,30 +97,6 @@ def default_client_context(server_hostname: Any) -> ssl.SSLContext:
     if not server_hostname:
         context.check_hostname = False
     return context
-
-
-def _flow_marks(high: int | None, low: int | None, kib: int) -> tuple[int, int]:
-    """``(high, low)`` as asyncio's TLS transport derives them from what the user gave."""
-    if high is None:
-        high = kib * 1024 if low is None else 4 * low
-    if low is None:
-        low = high // 4
-    if not high >= low >= 0:
-        raise ValueError(f"high ({high!r}) must be >= low ({low!r}) must be >= 0")
-    return high, low
-
-
-def _shared_read_buffer(loop: Any) -> tuple[bytearray, memoryview]:
-    """The loop's receive buffer, shared with its socket transports (see ``_transport_py``)."""
-    shared = getattr(loop, "_stream_read_buffer", None)
-    if shared is None:
-        buffer = bytearray(_READ_SIZE)
-        shared = (buffer, memoryview(buffer))
-        try:
-            loop._stream_read_buffer = shared
-        except AttributeError:
-            pass
-    return shared  # type: ignore[no-any-return]
 
 
 def _byte_view(buf: Any) -> memoryview:
@@ -185,12 +162,12 @@ class TLSLayer:
         self._ssl_reading_paused = False
         self._ssl_writing_paused = False
         self._read_call_pending = False
-        self._write_high, self._write_low = _flow_marks(None, None, _WRITE_HIGH_WATER // 1024)
-        self._read_high, self._read_low = _flow_marks(None, None, _READ_HIGH_WATER // 1024)
+        self._write_high, self._write_low = water_marks(None, None, _WRITE_HIGH_WATER)
+        self._read_high, self._read_low = water_marks(None, None, _READ_HIGH_WATER)
         self._handshake_timer = None
         self._shutdown_timer = None
         self._handshake_started = 0.0
-        self._buffer, self._view = _shared_read_buffer(loop)
+        self._buffer, self._view = read_buffer_of(loop)
 
     @property  # type: ignore[misc]
     def __class__(self) -> type:  # type: ignore[override]
@@ -543,7 +520,7 @@ class TLSLayer:
             })
 
     def _set_write_buffer_limits(self, high: Any = None, low: Any = None) -> None:
-        self._write_high, self._write_low = _flow_marks(high, low, _WRITE_HIGH_WATER // 1024)
+        self._write_high, self._write_low = water_marks(high, low, _WRITE_HIGH_WATER)
         self._apply_socket_write_limits()
         if self._transport is not None:
             self._control_app_writing()
@@ -682,7 +659,7 @@ class TLSLayer:
             self._transport.resume_reading()
 
     def _set_read_buffer_limits(self, high: Any = None, low: Any = None) -> None:
-        self._read_high, self._read_low = _flow_marks(high, low, _READ_HIGH_WATER // 1024)
+        self._read_high, self._read_low = water_marks(high, low, _READ_HIGH_WATER)
 
     # ------------------------------------------------------------------ errors
     def _fatal_error(self, exc: Any, message: Any = "Fatal error on transport") -> None:

@@ -10,5 +10,6 @@ SocketTransport = _impl.SocketTransport
 ReadPipeTransport = _impl.ReadPipeTransport
 WritePipeTransport = _impl.WritePipeTransport
 set_nodelay = _impl.set_nodelay
+read_buffer_of = _impl._read_buffer_of
 
-__all__ = ["ReadPipeTransport", "SocketTransport", "WritePipeTransport", "set_nodelay"]
+__all__ = ["ReadPipeTransport", "SocketTransport", "WritePipeTransport", "read_buffer_of", "set_nodelay"]
