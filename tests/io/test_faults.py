@@ -63,18 +63,6 @@ def _fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _uvloop_global_fds() -> None:
-    """uvloop keeps a pipe of its own open from its first loop on: open it before counting."""
-    try:
-        import uvloop
-    except ImportError:
-        return
-    lp = uvloop.new_event_loop()
-    lp.run_until_complete(asyncio.sleep(0))
-    lp.close()
-
-
 @pytest.fixture(autouse=True)
 def _clean_exit() -> Iterator[None]:
     """After the test (and the loop fixture's teardown): no new fd, no ResourceWarning."""

@@ -62,18 +62,6 @@ def _fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _uvloop_global_fds() -> None:
-    """uvloop keeps a pipe of its own open from its first loop on: open it before counting."""
-    try:
-        import uvloop
-    except ImportError:
-        return
-    lp = uvloop.new_event_loop()
-    lp.run_until_complete(asyncio.sleep(0))
-    lp.close()
-
-
 @pytest.fixture(autouse=True)
 def _no_fd_left() -> Iterator[None]:
     """No fd opened by a test survives it: counted before the loop exists and after it closed."""
