@@ -54,6 +54,11 @@ def _measure(loop: Any, api: ModuleType, bench: str, scale: float) -> dict[str, 
     n = max(1, int(work.SIZE * scale))
     try:
         loop.run_until_complete(work.run(api, max(1, n // 50)))
+        if getattr(work, "KIND", None) == "footprint":
+            # Creation time, RSS and traced bytes of n live objects (workloads/footprint.py).
+            gc.collect()
+            result: dict[str, Any] = loop.run_until_complete(work.measure(api, n))  # type: ignore[attr-defined]
+            return {"bench": bench, **result}
     except NotImplementedError as exc:
         # E.g. a loop without some I/O method: say which, rather than count it as a failure.
         where = traceback.extract_tb(exc.__traceback__)[-1]

@@ -94,13 +94,34 @@ def machine_info() -> dict[str, Any]:
         usable = os.cpu_count() or 0
     return {
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "hostname": platform.node(),
         "nproc": usable,
+        "cpu_count": os.cpu_count(),
         "cpu": _cpu_model(),
+        "memory": _memory_total(),
         "platform": platform.platform(),
         "python": f"{platform.python_implementation()} {sys.version.split()[0]}",
-        "commit": commit + (" (working tree differs from it)" if dirty not in ("", "unknown") else ""),
+        "python_build": sys.version.replace("\n", " "),
+        "python_executable": sys.executable,
+        "commit": commit
+        + (" (working tree differs from it)" if dirty not in ("", "unknown") else ""),
+        "commit_full": _git("rev-parse", "HEAD"),
+        "branch": _git("rev-parse", "--abbrev-ref", "HEAD"),
+        "dirty": dirty not in ("", "unknown"),
         "loadavg_start": loadavg(),
     }
+
+
+def _memory_total() -> str:
+    """The machine's RAM (``MemTotal`` of /proc/meminfo), or "unknown"."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    return "unknown"
 
 
 # --------------------------------------------------------------------------- children
@@ -221,7 +242,7 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     cpus = [s["cpu"] for s in good]
     ops = good[0]["ops"]
     cpu = statistics.median(cpus)
-    return {
+    cell: dict[str, Any] = {
         "ops": ops,
         "n": len(good),
         "failed": len(runs) - len(good),
@@ -231,6 +252,22 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "cpu": cpu,
         "ops_per_cpu_s": ops / cpu if cpu > 0 else float("inf"),
     }
+    if "rss_per_object" in good[0]:
+        # A footprint row (workloads/footprint.py): bytes per object, by RSS and by tracemalloc.
+        rss = [s["rss_per_object"] for s in good]
+        cell.update(
+            rss_per_object=statistics.median(rss),
+            rss_per_object_min=min(rss),
+            rss_per_object_max=max(rss),
+            rss_after=statistics.median([s["rss_after"] for s in good]),
+        )
+        traced = [s["traced_per_object"] for s in good if "traced_per_object" in s]
+        if traced:
+            cell["traced_per_object"] = statistics.median(traced)
+        notes = sorted({s["note"] for s in good if s.get("note")})
+        if notes:
+            cell["note"] = "; ".join(notes)
+    return cell
 
 
 # --------------------------------------------------------------------------- report
@@ -262,12 +299,29 @@ def _io_notes(table: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
             "  tcp_*:   echo server and clients in the same loop and process over 127.0.0.1;"
             " ops = verified round trips, CPU = both ends"
         )
-    if "http_keepalive" in table:
+    if any(bench.startswith("udp_") for bench in table):
+        notes.append(
+            "  udp_*:   datagram echo, both endpoints in the same loop and process over"
+            " 127.0.0.1; ops = verified round trips, CPU = both ends"
+        )
+    if "http_keepalive" in table or "uvicorn_hello" in table:
         http = workloads.http_keepalive
         notes.append(
             f"  http:    load from {http.load_generator(LOADGEN)} in another process,"
             f" {http.CONNECTIONS} keep-alive connections;"
             " ops/CPU-s = requests per CPU-second of the server process alone"
+        )
+    if "uvicorn_hello" in table:
+        import uvicorn
+
+        notes.append(
+            f"  uvicorn: {uvicorn.__version__}, httptools protocol, served by"
+            " `await Server.serve()` on the loop under test"
+        )
+    if any(_is_footprint(bench) for bench in table):
+        notes.append(
+            "  footprint_*: n live objects in a fresh process; bytes/obj = RSS delta / n,"
+            " traced = tracemalloc's (a second creation); time = creating all n"
         )
     if any(bench.startswith("tls_") for bench in table):
         notes.append(
@@ -275,6 +329,76 @@ def _io_notes(table: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
             " 127.0.0.1, both ends in the same loop; CPU = both ends"
         )
     return notes
+
+
+def _is_footprint(bench: str) -> bool:
+    return getattr(workloads.BY_NAME[bench], "KIND", None) == "footprint"
+
+
+def _bytes(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def _footprint_rows(bench: str, cells: dict[str, dict[str, Any]], w: int) -> list[str]:
+    """The per-loop lines of one footprint workload."""
+    out = [
+        f"{'loop':<{w}}{'B/obj RSS':>10}  {'min-max':<14}{'vs asyncio':>11}{'traced B':>9}"
+        f"{'create ms':>10}  {'min-max ms':<15}{'us/obj':>7}{'objs/CPU-s':>11}{'CPU vs asyncio':>15}"
+    ]
+    ref = cells.get("asyncio")
+    for label, c in cells.items():
+        if "skipped" in c or "error" in c:
+            what = "skipped" if "skipped" in c else "failed"
+            out.append(f"{label:<{w}}{what}: {c.get('skipped') or c.get('error')}"[:120])
+            continue
+        spread = f"{_bytes(c['rss_per_object_min'])}-{_bytes(c['rss_per_object_max'])}"
+        vs = "-"
+        if ref is not None and c["rss_per_object"] > 0 and ref.get("rss_per_object", 0) > 0:
+            # Smaller is better: asyncio's bytes / this loop's, like the time ratios.
+            vs = f"{ref['rss_per_object'] / c['rss_per_object']:.2f}x"
+        traced = _bytes(c["traced_per_object"]) if "traced_per_object" in c else "-"
+        wall_spread = f"{_ms(c['wall_min'])}-{_ms(c['wall_max'])}"
+        out.append(
+            f"{label:<{w}}{_bytes(c['rss_per_object']):>10}  {spread:<14}{vs:>11}{traced:>9}"
+            f"{_ms(c['wall']):>10}  {wall_spread:<15}{c['wall'] / c['ops'] * 1e6:>7.2f}"
+            f"{_rate(c['ops_per_cpu_s']):>11}{_ratio(ref, c, 'ops_per_cpu_s', False):>15}"
+        )
+        if c.get("note"):
+            out.append(f"{'':<{w}}note: {c['note']}")
+    return out
+
+
+def footprint_table(
+    table: dict[str, dict[str, dict[str, Any]]], labels: list[str]
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """The footprint rows alone, for the JSON: bytes per object and creation time per loop."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for bench, cells in table.items():
+        if not _is_footprint(bench):
+            continue
+        row: dict[str, dict[str, Any]] = {}
+        for label in labels:
+            c = cells.get(label, {})
+            if "rss_per_object" not in c:
+                row[label] = {"error": c.get("error") or c.get("skipped") or "not measured"}
+                continue
+            row[label] = {
+                "objects": c["ops"],
+                "rss_bytes_per_object": c["rss_per_object"],
+                "rss_bytes_per_object_min": c["rss_per_object_min"],
+                "rss_bytes_per_object_max": c["rss_per_object_max"],
+                "traced_bytes_per_object": c.get("traced_per_object"),
+                "create_ms": c["wall"] * 1000,
+                "create_ms_min": c["wall_min"] * 1000,
+                "create_ms_max": c["wall_max"] * 1000,
+                "create_us_per_object": c["wall"] / c["ops"] * 1e6,
+                "objects_per_cpu_s": c["ops_per_cpu_s"],
+                "rounds": c["n"],
+            }
+            if c.get("note"):
+                row[label]["note"] = c["note"]
+        out[bench] = row
+    return out
 
 
 def tls_certificates(benches: list[str], stack: ExitStack) -> None:
@@ -298,11 +422,14 @@ def report(
     out: list[str] = []
     out.append("batonio benchmarks")
     out.append(f"  date:    {info['date']}")
-    out.append(f"  machine: {info['nproc']} CPUs usable, {info['cpu']} ({info['platform']})")
+    out.append(
+        f"  machine: {info['hostname']}, {info['nproc']} CPUs usable, {info['cpu']},"
+        f" {info['memory']} ({info['platform']})"
+    )
     out.append(
         f"  load:    {info['loadavg_start']} at start, {info['loadavg_end']} at end (1/5/15 min)"
     )
-    out.append(f"  python:  {info['python']}")
+    out.append(f"  python:  {info['python']} ({info['python_executable']})")
     out.append(f"  commit:  {info['commit']}")
     out.append(
         f"  rounds:  {args.rounds}, sizes x{args.scale:g}, one fresh process per measurement"
@@ -328,6 +455,9 @@ def report(
         out.append("")
         sized = f", {ops:,} ops" if ops else ""
         out.append(f"== {bench}: {work.DESCRIPTION}{sized}")
+        if _is_footprint(bench):
+            out.extend(_footprint_rows(bench, cells, w))
+            continue
         out.append(header)
         ref = cells.get("asyncio")
         uv = cells.get("uvloop")
@@ -354,10 +484,47 @@ def report(
         names = "".join(f"{lb:>{cw}}" for lb, cw in zip(labels, widths, strict=True))
         out.append(f"{'benchmark':<20}{names}")
         for bench, cells in table.items():
+            if _is_footprint(bench):
+                continue
             row = [_ratio(cells.get("asyncio"), cells[lb], "wall", True) for lb in labels]
             cols = "".join(f"{x:>{cw}}" for x, cw in zip(row, widths, strict=True))
             out.append(f"{bench:<20}{cols}")
+    out.extend(_footprint_summary(table, labels))
     return "\n".join(out)
+
+
+def _footprint_summary(table: dict[str, dict[str, dict[str, Any]]], labels: list[str]) -> list[str]:
+    """One matrix of the footprint rows: bytes per object and creation time, loop by loop."""
+    rows = footprint_table(table, labels)
+    if not rows:
+        return []
+    widths = [max(14, len(lb) + 2) for lb in labels]
+    names = "".join(f"{lb:>{cw}}" for lb, cw in zip(labels, widths, strict=True))
+    out = ["", "Footprint: bytes per object (RSS delta / n; tracemalloc's in brackets)"]
+    out.append(f"{'benchmark':<20}{names}")
+    for bench, row in rows.items():
+        cols = []
+        for lb in labels:
+            c = row[lb]
+            if "error" in c:
+                cols.append("-")
+                continue
+            traced = c["traced_bytes_per_object"]
+            cols.append(_bytes(c["rss_bytes_per_object"]) + (f" [{traced:,.0f}]" if traced else ""))
+        out.append(
+            f"{bench:<20}" + "".join(f"{x:>{cw}}" for x, cw in zip(cols, widths, strict=True))
+        )
+    out.append("")
+    out.append("Footprint: creation time, microseconds per object (median wall)")
+    out.append(f"{'benchmark':<20}{names}")
+    for bench, row in rows.items():
+        cols = [
+            "-" if "error" in row[lb] else f"{row[lb]['create_us_per_object']:.2f}" for lb in labels
+        ]
+        out.append(
+            f"{bench:<20}" + "".join(f"{x:>{cw}}" for x, cw in zip(cols, widths, strict=True))
+        )
+    return out
 
 
 # --------------------------------------------------------------------------- main
@@ -445,6 +612,7 @@ def main(argv: list[str] | None = None) -> int:
         "args": {k: v for k, v in vars(args).items()},
         "variants": [dict(asdict(v), probe=probes[v.label]) for v in variants],
         "summary": table,
+        "footprint": footprint_table(table, list(probes)),
         "samples": samples,
     }
     paths = [Path(args.json)] if args.json else []

@@ -11,7 +11,13 @@ Every workload defines:
 Most workloads are modules.  The TCP echo styles (``tcp_echo_protocol``, ``tcp_echo_streams``,
 ``tcp_echo_sock``) are measured at several message sizes and connection counts, so each of
 those modules exports ``WORKLOADS``, a list of :class:`~workloads._echo.EchoWorkload` objects
-with the same four attributes, one per cell (``tcp_protocol_1k_c1`` ...).
+with the same four attributes, one per cell (``tcp_protocol_1k_c1`` ...); ``udp_echo`` too
+(``udp_echo_1k_c1``, ``udp_echo_1k_c10``).
+
+The footprint rows (``footprint.py``: pending tasks, pending timers, idle TCP connections)
+are :class:`~workloads.footprint.FootprintWorkload` objects: they also have ``KIND =
+"footprint"`` and ``measure(api, n)``, which ``_child.py`` calls instead of timing ``run``;
+it returns creation time, RSS delta and tracemalloc bytes per object.
 
 ``api`` is the module whose public names the workload calls: ``asyncio`` normally, ``batonio``
 under ``run.py --api batonio``.  Workloads touch nothing but public asyncio API (the names
@@ -20,8 +26,9 @@ runs exactly the same code.  Each one checks its own result and raises if the lo
 wrong: a fast wrong answer must not show up as a fast benchmark.
 
 :data:`GROUPS` names sets of workloads for ``run.py --group``: ``core`` (the in-memory
-ones), ``tcp`` (the echo cells), ``http``, ``proc`` (children spawned and reaped) and
-``tls`` (TLS echo cells and handshakes).
+ones), ``tcp`` (the echo cells), ``udp`` (datagram echo), ``http`` (the httptools server and
+uvicorn), ``proc`` (children spawned and reaped), ``tls`` (TLS echo cells and handshakes) and
+``footprint`` (memory and creation time of many live objects).
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from . import (
     call_soon,
     call_soon_parallel,
     event_pingpong,
+    footprint,
     future_pingpong,
     gather,
     http_keepalive,
@@ -47,6 +55,8 @@ from . import (
     timers,
     tls_echo_protocol,
     tls_handshake,
+    udp_echo,
+    uvicorn_hello,
 )
 
 __all__ = ["ALL", "BY_NAME", "GROUPS", "Workload"]
@@ -80,21 +90,25 @@ _TCP: list[Workload] = [
     *tcp_echo_streams.WORKLOADS,
     *tcp_echo_sock.WORKLOADS,
 ]
-_HTTP: list[Workload] = [http_keepalive]
+_UDP: list[Workload] = [*udp_echo.WORKLOADS]
+_HTTP: list[Workload] = [http_keepalive, uvicorn_hello]
 _PROC: list[Workload] = [*subprocess_spawn.WORKLOADS]
 _TLS: list[Workload] = [*tls_echo_protocol.WORKLOADS, tls_handshake]
+_FOOTPRINT: list[Workload] = [*footprint.WORKLOADS]
 
 #: Workloads by group, for ``run.py --group``.
 GROUPS: dict[str, list[Workload]] = {
     "core": _CORE,
     "tcp": _TCP,
+    "udp": _UDP,
     "http": _HTTP,
     "proc": _PROC,
     "tls": _TLS,
+    "footprint": _FOOTPRINT,
 }
 
 #: Every workload, in the order the report lists them.
-ALL: list[Workload] = _CORE + _TCP + _HTTP + _PROC + _TLS
+ALL: list[Workload] = _CORE + _TCP + _UDP + _HTTP + _PROC + _TLS + _FOOTPRINT
 
 #: Workloads by their ``NAME``.
 BY_NAME: dict[str, Workload] = {w.NAME: w for w in ALL}

@@ -23,11 +23,12 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any, cast
 
-__all__ = ["DESCRIPTION", "NAME", "SIZE", "load_generator", "run"]
+__all__ = ["DESCRIPTION", "NAME", "SIZE", "drive_load", "load_generator", "run"]
 
 NAME = "http_keepalive"
 DESCRIPTION = "HTTP/1.1 keep-alive server (httptools, 13-byte body) under wrk in another process"
@@ -137,15 +138,15 @@ def _check_report(kind: str, output: str) -> None:
         raise AssertionError(f"{kind}: {requests} requests, errors {bad}")
 
 
-async def run(api: ModuleType, n: int) -> int:
-    """Answer ``n`` requests from the load generator; return ``n``."""
-    import httptools
+async def drive_load(
+    api: ModuleType, port: int, reached: asyncio.Future[None], answered: Callable[[], int], n: int
+) -> None:
+    """Load the server on ``port`` until ``reached`` is done, then stop and check the generator.
 
+    ``answered()`` says how many requests the server has answered (for the error message when
+    the generator exits first).  Shared with ``uvicorn_hello``.
+    """
     loop = api.get_running_loop()
-    reached: asyncio.Future[None] = loop.create_future()
-    counter = _Counter(n, reached)
-    server = await loop.create_server(lambda: _HttpServer(httptools, counter), "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
     kind = load_generator()
     proc = subprocess.Popen(
         _command(kind, port), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -156,15 +157,29 @@ async def run(api: ModuleType, n: int) -> int:
         await api.wait([reached, exited], return_when=api.FIRST_COMPLETED)
         if not reached.done():
             reached.cancel()
-            raise RuntimeError(f"{kind} exited after {counter.answered} of {n} requests")
+            raise RuntimeError(f"{kind} exited after {answered()} of {n} requests")
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
         output, _ = await loop.run_in_executor(None, proc.communicate)
         await exited
+    _check_report(kind, output)
+
+
+async def run(api: ModuleType, n: int) -> int:
+    """Answer ``n`` requests from the load generator; return ``n``."""
+    import httptools
+
+    loop = api.get_running_loop()
+    reached: asyncio.Future[None] = loop.create_future()
+    counter = _Counter(n, reached)
+    server = await loop.create_server(lambda: _HttpServer(httptools, counter), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        await drive_load(api, port, reached, lambda: counter.answered, n)
+    finally:
         server.close()
         await server.wait_closed()
     if counter.parse_errors:
         raise AssertionError(f"{counter.parse_errors} requests did not parse")
-    _check_report(kind, output)
     return n
