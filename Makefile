@@ -10,7 +10,7 @@ VENV ?= .venv
 VPY := $(VENV)/bin/python
 PYTEST_ARGS ?= -q
 
-.PHONY: all venv build demo test test-one test-all conformance integration soak soak-tls lint bench bench-quick wrk clean
+.PHONY: all venv build demo test test-one test-all conformance integration soak soak-tls lint bench bench-quick bench-3.12 bench-3.13 wrk clean
 
 all: build
 
@@ -77,12 +77,26 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy src/batonio
 
+# The benchmark suite (benchmarks/README.md): every workload group, footprint included, on
+# every loop that imports for this Python (one that does not is skipped, with the reason).
+# BENCH_ARGS passes run.py options, e.g. BENCH_ARGS="--group footprint --rounds 5".
+# Another Python: make bench VENV=.venv-3.12 PY=python3.12, or make bench-3.12 / bench-3.13.
+BENCH_ARGS ?=
 bench: build wrk
-	$(VPY) benchmarks/run.py
+	$(VPY) benchmarks/run.py $(BENCH_ARGS)
 
-# Every workload once at a tenth of its size: a smoke run of a few minutes.
+# Every workload once at a tenth of its size: a smoke run of under three minutes.
 bench-quick: build wrk
-	$(VPY) benchmarks/run.py --quick --rounds 1
+	$(VPY) benchmarks/run.py --quick --rounds 1 $(BENCH_ARGS)
+
+# The same suite on 3.12 and 3.13, in their own venvs (the loops that install there).
+bench-3.12:
+	@test -n "$(PY312)" || { echo "no python3.12 found: set PY312=/path/to/python3.12"; exit 1; }
+	$(MAKE) --no-print-directory bench VENV=.venv-3.12 PY=$(PY312)
+
+bench-3.13:
+	@test -n "$(PY313)" || { echo "no python3.13 found: set PY313=/path/to/python3.13"; exit 1; }
+	$(MAKE) --no-print-directory bench VENV=.venv-3.13 PY=$(PY313)
 
 # wrk loads the http_keepalive benchmark from another process (Debian's package; CI runs as
 # root). When it cannot be installed the benchmark uses its Python load generator instead.

@@ -8,8 +8,10 @@ at 1/50 of its size to warm up, collects garbage, then times the real run with
 Usage: ``_child.py --factory module:callable --api asyncio|batonio --bench NAME [--scale F]``
 or ``_child.py --factory ... --api ... --probe`` (can the loop be built and run?).
 Prints exactly one JSON object on stdout; any error goes to stderr with exit status 1.  A
-workload that needs a feature the loop does not have (the loop raises NotImplementedError)
-prints ``{"skipped": reason}`` instead, and the report shows the reason.
+workload that needs a feature the loop does not have (the loop raises NotImplementedError),
+or a library that is not installed for this Python, prints ``{"skipped": reason}`` instead,
+and the report shows the reason.  A footprint workload (``KIND == "footprint"``) is not timed
+here: its ``measure`` returns creation time, RSS and traced bytes per object.
 """
 
 from __future__ import annotations
@@ -57,13 +59,18 @@ def _measure(loop: Any, api: ModuleType, bench: str, scale: float) -> dict[str, 
         if getattr(work, "KIND", None) == "footprint":
             # Creation time, RSS and traced bytes of n live objects (workloads/footprint.py).
             gc.collect()
-            result: dict[str, Any] = loop.run_until_complete(work.measure(api, n))  # type: ignore[attr-defined]
+            measure = work.measure  # type: ignore[attr-defined]
+            result: dict[str, Any] = loop.run_until_complete(measure(api, n))
             return {"bench": bench, **result}
     except NotImplementedError as exc:
         # E.g. a loop without some I/O method: say which, rather than count it as a failure.
         where = traceback.extract_tb(exc.__traceback__)[-1]
         what = str(exc) or f"{where.name}() raised NotImplementedError"
         return {"bench": bench, "skipped": f"not supported by this loop: {what}"}
+    except ModuleNotFoundError as exc:
+        # A library the workload needs (httptools, uvicorn, trustme) is not installed for this
+        # Python (e.g. a 3.13 venv where it does not build): skipped, with the reason.
+        return {"bench": bench, "skipped": f"needs {exc.name}, not installed for this Python"}
     gc.collect()
     wall0 = time.perf_counter()
     cpu0 = time.process_time()

@@ -312,10 +312,14 @@ def _io_notes(table: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
             " ops/CPU-s = requests per CPU-second of the server process alone"
         )
     if "uvicorn_hello" in table:
-        import uvicorn
-
+        try:
+            import uvicorn
+        except ImportError:
+            version = "not installed for this Python"
+        else:
+            version = uvicorn.__version__
         notes.append(
-            f"  uvicorn: {uvicorn.__version__}, httptools protocol, served by"
+            f"  uvicorn: {version}, httptools protocol, served by"
             " `await Server.serve()` on the loop under test"
         )
     if any(_is_footprint(bench) for bench in table):
