@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import math
 import os
 import platform
 import statistics
@@ -493,8 +494,61 @@ def report(
             row = [_ratio(cells.get("asyncio"), cells[lb], "wall", True) for lb in labels]
             cols = "".join(f"{x:>{cw}}" for x, cw in zip(row, widths, strict=True))
             out.append(f"{bench:<20}{cols}")
+        out.extend(_cpu_summary(table, labels))
     out.extend(_footprint_summary(table, labels))
     return "\n".join(out)
+
+
+def _cpu_rate(cell: dict[str, Any] | None) -> float | None:
+    """A cell's ops per CPU-second, or None when it did not run."""
+    if cell is None or "wall" not in cell or not cell.get("ops_per_cpu_s"):
+        return None
+    return float(cell["ops_per_cpu_s"])
+
+
+def head_to_head(
+    table: dict[str, dict[str, dict[str, Any]]], ours: str, peer: str
+) -> tuple[int, int, float] | None:
+    """Rows where ``ours`` is at or above ``peer`` per CPU-second, rows compared, and the
+    geometric mean of ours/peer over the rows both ran (footprint rows left out)."""
+    logs = []
+    wins = 0
+    for bench, cells in table.items():
+        if _is_footprint(bench):
+            continue
+        a, b = _cpu_rate(cells.get(ours)), _cpu_rate(cells.get(peer))
+        if a is None or b is None:
+            continue
+        logs.append(math.log(a / b))
+        wins += a >= b
+    if not logs:
+        return None
+    return wins, len(logs), math.exp(sum(logs) / len(logs))
+
+
+def _cpu_summary(table: dict[str, dict[str, dict[str, Any]]], labels: list[str]) -> list[str]:
+    """The matrix of ops per CPU-second relative to asyncio, then batonio against each peer."""
+    widths = [max(10, len(lb) + 2) for lb in labels]
+    names = "".join(f"{lb:>{cw}}" for lb, cw in zip(labels, widths, strict=True))
+    out = ["", "Summary: ops per CPU-second vs asyncio (higher is better)", f"{'benchmark':<20}{names}"]
+    for bench, cells in table.items():
+        if _is_footprint(bench):
+            continue
+        row = [_ratio(cells.get("asyncio"), cells[lb], "ops_per_cpu_s", False) for lb in labels]
+        out.append(f"{bench:<20}" + "".join(f"{x:>{cw}}" for x, cw in zip(row, widths, strict=True)))
+    ours = [lb for lb in labels if lb.startswith("batonio")]
+    peers = [lb for lb in labels if not lb.startswith("batonio")]
+    if ours and peers:
+        out.append("")
+        out.append("Head to head, per CPU-second: rows at or above the peer / rows both ran,"
+                   " geometric mean of the ratio")
+        for mine in ours:
+            for peer in peers:
+                h2h = head_to_head(table, mine, peer)
+                if h2h is not None:
+                    wins, n, gmean = h2h
+                    out.append(f"  {mine} vs {peer}: {wins}/{n} rows, geometric mean {gmean:.3f}x")
+    return out
 
 
 def _footprint_summary(table: dict[str, dict[str, dict[str, Any]]], labels: list[str]) -> list[str]:
