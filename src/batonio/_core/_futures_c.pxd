@@ -13,6 +13,24 @@ cdef extern from "Python.h":
     PySendResult PyIter_Send(object iterator, object arg, PyObject** presult) except PYGEN_ERROR
 
 
+cdef extern from "Python.h":
+    void PyErr_SetObject(object type, object value)
+    bint PyTuple_Check(object o)
+    bint PyExceptionInstance_Check(object o)
+
+
+cdef inline bint _set_stop_iteration(object value) noexcept:
+    """Leave StopIteration(value) pending for tp_iternext's NULL return; False if it cannot.
+
+    PyErr_SetObject would take a tuple for the exception's arguments and an exception for
+    the instance itself: those values need a real StopIteration object.
+    """
+    if PyTuple_Check(value) or PyExceptionInstance_Check(value):
+        return False
+    PyErr_SetObject(StopIteration, value)
+    return True
+
+
 cdef inline object _send_none(object coro, bint* finished):
     """coro.send(None) through PyIter_Send: ``finished`` tells a return from a yield."""
     cdef PyObject* result = NULL
@@ -24,9 +42,12 @@ cdef inline object _send_none(object coro, bint* finished):
 
 cdef object _PENDING, _CANCELLED, _FINISHED, _TASK_WAITER
 cdef object _CancelledError, _InvalidStateError, _copy_context, _Context
-cdef object _enter_task, _leave_task
+cdef object _enter_task, _leave_task, _current_tasks
+
+cdef LoopCore _core_of(object loop)
 
 cdef object _current_context()
+cdef bint _has_task_waiter(list entries)
 
 cdef class _FutureIter:
     cdef Future _fut

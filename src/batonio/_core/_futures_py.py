@@ -67,6 +67,13 @@ if _PY312:
     _unregister_eager_task = _tasks_mod._unregister_eager_task
     _swap_current_task = _tasks_mod._swap_current_task
 
+#: The dict behind _enter_task/_leave_task (loop -> running task) on 3.11-3.13, where the
+#: compiled step updates it directly instead of calling them (one call each per step).
+#: A conflict still goes through asyncio's function, which raises its own error.
+_current_tasks: dict[Any, Any] | None = None
+if sys.version_info < (3, 14) and type(getattr(_tasks_mod, "_current_tasks", None)) is dict:
+    _current_tasks = _tasks_mod._current_tasks
+
 _task_counter = itertools.count(1)
 
 #: Tells an omitted argument from an explicit None (generator.throw's signature rules).
@@ -88,6 +95,15 @@ def bind_loop_core(loop_core_type: type, handle_type: type) -> None:
     _handle_type = handle_type
 
 
+def _core_of(loop: Any) -> Any:
+    """``loop`` when it is a batonio loop, whose fields are then read directly; else None."""
+    if cython.compiled:
+        if isinstance(loop, LoopCore):  # noqa: F821 - the cimported type: a C type check
+            return loop
+        return None
+    return loop if isinstance(loop, _loop_core_type) else None
+
+
 
 
 @cython.freelist(64)
@@ -104,13 +120,27 @@ class _FutureIter:
 
     def __next__(self) -> Any:
         fut: Future = self._fut
-        if fut._state is _PENDING:
+        state = fut._state
+        if state is _PENDING:
             if not self._yielded:
                 self._yielded = True
                 fut._asyncio_future_blocking = True
                 return fut
             raise RuntimeError("await wasn't used with future")
-        raise StopIteration(fut.result())
+        if state is _FINISHED and fut._exception is None:
+            # The common end of ``await fut``, without result()'s method call.  Compiled,
+            # neither raise below makes an exception object or a traceback entry: Cython
+            # turns a bare ``raise StopIteration`` in a ``__next__`` into tp_iternext's
+            # "return NULL", which the awaiting frame reads as StopIteration(None), or as
+            # the StopIteration(result) left pending just before.
+            fut._log_tb = False
+            result = fut._result
+            if result is None:
+                raise StopIteration
+            if cython.compiled and _set_stop_iteration(result):  # noqa: F821
+                raise StopIteration
+            raise StopIteration(result)
+        raise StopIteration(fut.result())  # result() raises the exception or CancelledError
 
     def send(self, value: object) -> Any:
         """Resume after the yield; the value sent is ignored, as asyncio's iterator does."""
@@ -199,7 +229,8 @@ class Future:
             loop = asyncio.get_event_loop()
         self._loop = loop
         self._source_traceback = None
-        if loop._debug if isinstance(loop, _loop_core_type) else loop.get_debug():
+        core: LoopCore = _core_of(loop)  # noqa: F821 - the cimported type (.pxd)
+        if core._debug if core is not None else loop.get_debug():
             self._source_traceback = _fmt.extract_stack()
 
     @property
@@ -357,10 +388,6 @@ class Future:
         else:
             self._cb_rest.append((fn, context))
 
-    def _add_task_waiter(self, task: Task) -> None:
-        """Register a task of the same batonio loop to be re-queued directly when done."""
-        self._append_callback(task, _TASK_WAITER)
-
     def remove_done_callback(self, fn: Callable[[Any], object]) -> int:
         """Remove every registration of ``fn``; return how many were removed."""
         if self._loop is None:
@@ -393,15 +420,16 @@ class Future:
         self._cb0 = None
         self._ctx0 = None
         self._cb_rest = None
-        ours = isinstance(loop, _loop_core_type)
-        if ours and loop._closed:
+        core: LoopCore = _core_of(loop)  # noqa: F821 - the cimported type (.pxd)
+        ours = core is not None
+        if ours and core._closed:
             # asyncio's call_soon refuses: the callbacks are dropped and the caller learns it.
             raise RuntimeError("Event loop is closed")
-        if ours and not loop._debug and ctx0 is not _TASK_WAITER and not _has_task_waiter(rest):
+        if ours and not core._debug and ctx0 is not _TASK_WAITER and not _has_task_waiter(rest):
             self._due_cb0 = cb0
             self._due_ctx0 = ctx0
             self._due_rest = rest
-            loop._ready.append(self)
+            core._ready.append(self)
             return
         if cb0 is not None:
             self._dispatch_callback(cb0, ctx0, loop, ours)
@@ -412,7 +440,8 @@ class Future:
     def _dispatch_callback(self, fn: Any, context: Any, loop: Any, ours: bool) -> None:
         """Queue one done-callback: a waiting task directly, anything else as a handle."""
         if context is _TASK_WAITER:
-            fn._wake_from(self)
+            task: Task = fn
+            task._wake_from(self)
         elif ours:
             loop._call_soon_fast(fn, self, context)
         else:
@@ -633,11 +662,15 @@ class Task(Future):
         self._name = f"Task-{next(_task_counter)}" if name is None else str(name)
         self._context = _current_context() if context is None else context
         loop = self._loop
-        if isinstance(loop, _loop_core_type):
-            if loop._closed:
+        core: LoopCore = _core_of(loop)  # noqa: F821 - the cimported type (.pxd)
+        if core is not None:
+            if core._closed:
                 raise RuntimeError("Event loop is closed")
-            self._core_loop = loop
-        self._parent = _current_task(loop)
+            self._core_loop = core
+        if cython.compiled and _current_tasks is not None:
+            self._parent = _current_tasks.get(loop)  # current_task(loop), without the call
+        else:
+            self._parent = _current_task(loop)
         if eager_start and loop.is_running():
             self._eager_start()
         else:
@@ -732,7 +765,7 @@ class Task(Future):
         if self._state is not _PENDING:
             Future._run(self)
             return
-        fut = self._wakeup_from
+        fut: Future = self._wakeup_from
         exc = None
         if fut is not None:
             # The awaited future's outcome, taken without raising it here, so that the
@@ -789,6 +822,21 @@ class Task(Future):
             self._must_cancel = False
         self._fut_waiter = None
         loop = self._loop
+        if cython.compiled and _current_tasks is not None:
+            running: dict[Any, Any] = _current_tasks
+            if loop in running:
+                _enter_task(loop, self)  # raises asyncio's "Cannot enter into task" error
+            running[loop] = self
+            try:
+                self._send(exc)
+            finally:
+                current = running.pop(loop, None)
+                if current is not self:
+                    if current is not None:
+                        running[loop] = current
+                    _leave_task(loop, self)  # raises asyncio's "Leaving task" error
+                self = exc = None  # a failed coroutine's frames link back here: no cycle
+            return
         _enter_task(loop, self)
         try:
             self._send(exc)
@@ -856,7 +904,7 @@ class Task(Future):
                     return
                 fut._asyncio_future_blocking = False
                 if self._core_loop is not None:
-                    fut._add_task_waiter(self)
+                    fut._append_callback(self, _TASK_WAITER)  # re-queued directly, see doc
                 else:
                     fut.add_done_callback(self._wakeup, context=self._context)
                 self._fut_waiter = result
