@@ -42,8 +42,9 @@ cdef inline object _send_none(object coro, bint* finished):
 
 cdef object _PENDING, _CANCELLED, _FINISHED, _TASK_WAITER
 cdef object _CancelledError, _InvalidStateError, _copy_context, _Context
-cdef object _enter_task, _leave_task, _current_tasks
+cdef object _enter_task, _leave_task, _current_tasks, _ready_append
 
+cdef type _core_class_seen
 cdef LoopCore _core_of(object loop)
 
 cdef object _current_context()
@@ -78,6 +79,8 @@ cdef class Future:
     cpdef _schedule_callbacks(self)
     cpdef _append_callback(self, fn, context)
     cdef _dispatch_callback(self, fn, context, loop, bint ours)
+
+cdef _FutureIter _iter_of(Future fut)
 
 cdef class Task(Future):
     cdef public bint _log_destroy_pending

@@ -24,6 +24,7 @@ import inspect
 import itertools
 import sys
 import warnings
+from collections import deque
 from collections.abc import Callable, Generator
 from types import GenericAlias, TracebackType
 from typing import Any
@@ -76,6 +77,10 @@ if sys.version_info < (3, 14) and type(getattr(_tasks_mod, "_current_tasks", Non
 
 _task_counter = itertools.count(1)
 
+#: deque.append, called unbound on the loop's ready queue (a deque): a call by name would
+#: look the method up on every wake-up.
+_ready_append = deque.append
+
 #: Tells an omitted argument from an explicit None (generator.throw's signature rules).
 _NO_ARG = object()
 
@@ -95,12 +100,20 @@ def bind_loop_core(loop_core_type: type, handle_type: type) -> None:
     _handle_type = handle_type
 
 
+#: The last class found to be a LoopCore subclass: the public EventLoop's MRO is long, and
+#: futures ask of the same loop class all the time.
+_core_class_seen: type = type(None)
+
+
 def _core_of(loop: Any) -> Any:
     """``loop`` when it is a batonio loop, whose fields are then read directly; else None."""
+    global _core_class_seen
     if cython.compiled:
-        if isinstance(loop, LoopCore):  # noqa: F821 - the cimported type: a C type check
-            return loop
-        return None
+        if type(loop) is not _core_class_seen:
+            if not isinstance(loop, LoopCore):  # noqa: F821 - the cimported type
+                return None
+            _core_class_seen = type(loop)
+        return cython.cast(LoopCore, loop)  # noqa: F821 - checked: no second type test
     return loop if isinstance(loop, _loop_core_type) else None
 
 
@@ -190,6 +203,16 @@ class _FutureIter:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+def _iter_of(fut: Future) -> _FutureIter:
+    """The iterator of ``await fut`` (compiled: from the free-list, no constructor call)."""
+    if cython.compiled:
+        it: _FutureIter = _FutureIter.__new__(_FutureIter)
+        it._fut = fut
+        it._yielded = False
+        return it
+    return _FutureIter(fut)
 
 
 @cython.cclass
@@ -429,7 +452,7 @@ class Future:
             self._due_cb0 = cb0
             self._due_ctx0 = ctx0
             self._due_rest = rest
-            core._ready.append(self)
+            _ready_append(core._ready, self)
             return
         if cb0 is not None:
             self._dispatch_callback(cb0, ctx0, loop, ours)
@@ -492,12 +515,12 @@ class Future:
     def __await__(self) -> Generator[Any, None, Any]:
         if self._loop is None:
             raise RuntimeError("Future object is not initialized.")
-        return _FutureIter(self)  # type: ignore[return-value]
+        return _iter_of(self)  # type: ignore[return-value]
 
     def __iter__(self) -> Generator[Any, None, Any]:
         if self._loop is None:
             raise RuntimeError("Future object is not initialized.")
-        return _FutureIter(self)  # type: ignore[return-value]
+        return _iter_of(self)  # type: ignore[return-value]
 
     # ------------------------------------------------------------------ reporting
     def _repr_info(self) -> list[str]:
@@ -512,7 +535,8 @@ class Future:
         return "<{} {}>".format(self.__class__.__name__, " ".join(self._repr_info()))
 
     def __del__(self) -> None:
-        self._report_unretrieved()
+        if self._log_tb:  # every future dies: the common case costs no method call
+            self._report_unretrieved()
 
     def _report_unretrieved(self) -> None:
         """Report an exception nobody retrieved, as asyncio does when a future dies."""
@@ -746,7 +770,7 @@ class Task(Future):
         """Queue one step: directly on a batonio ready queue, else via call_soon."""
         if self._core_loop is not None:
             self._step_exc = exc
-            self._core_loop._ready.append(self)
+            _ready_append(self._core_loop._ready, self)
         elif exc is None:
             self._loop.call_soon(self._step, context=self._context)
         else:
@@ -755,7 +779,7 @@ class Task(Future):
     def _wake_from(self, fut: Future) -> None:
         """Called by a future of ours that this task awaited: queue the next step."""
         self._wakeup_from = fut
-        self._core_loop._ready.append(self)
+        _ready_append(self._core_loop._ready, self)
 
     def _run(self) -> None:
         """One step, run from batonio's ready queue, inside the task's context.
@@ -984,7 +1008,8 @@ class Task(Future):
             if self._source_traceback:
                 context["source_traceback"] = self._source_traceback
             self._loop.call_exception_handler(context)
-        self._report_unretrieved()
+        if self._log_tb:
+            self._report_unretrieved()
 
 
 def _give_pure_task_field_defaults() -> None:
