@@ -21,6 +21,7 @@ HOT_MODULES = [
     "batonio.io._transport_c",
     "batonio.io._streams_c",
     "batonio.io._tls_c",
+    "batonio.io._sockcalls_c",
 ]
 
 

@@ -8,15 +8,17 @@ Name resolution runs ``socket.getaddrinfo`` in the default executor, except when
 is already a numeric IPv4/IPv6 address and the port numeric: that answer is built at once,
 without a thread, so connecting to ``127.0.0.1`` never waits for the executor.
 
-Invariants of the ``sock_*`` calls:
+The ``sock_*`` coroutines themselves live in ``_sockcalls`` (compiled, or interpreted; see
+``batonio._extensions``) and are bound here as the loop's methods.  Their invariants:
 
 * The operation is tried at once; only ``BlockingIOError``/``InterruptedError`` makes the
   call register a reader or writer for the socket's fd, whose callback retries it.
-* The registration lives exactly as long as the call's future: a done-callback removes it,
-  so a cancelled call leaves no fd registered and no callback behind.
+* The registration lives no longer than the call: it is dropped when the retry completes
+  the call, and otherwise when the call's coroutine ends (cancelled, closed), so a
+  cancelled call leaves no fd registered and no callback behind.
 * One reader and one writer per fd, as in asyncio: a second ``sock_recv`` on the same socket
   replaces the first one's reader (the first call then waits until cancelled).  The
-  done-callback of the replaced call sees its handle cancelled and leaves the new one alone.
+  replaced call sees its handle cancelled and leaves the new one alone.
 * Deviation from asyncio (batonio's issue 8): a blocking socket is refused with
   ``ValueError("the socket must be non-blocking")`` always, not only in debug mode, since a
   blocking call would stall the whole loop.
@@ -30,7 +32,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .._core._base_loop import logger
-from ._socket_options import check_not_ssl_socket
+from .._extensions import select
+
+_calls = select(__package__ or "batonio.io", "_sockcalls")
 
 if TYPE_CHECKING:
     from .._core import Future, Handle
@@ -90,104 +94,6 @@ def ipaddr_info(
             return af, type, resolved_proto, "", (host, port_number, flowinfo, scopeid)
         return af, type, resolved_proto, "", (host, port_number)
     return None
-
-
-def _check_socket(sock: Any) -> None:
-    """The checks every ``sock_*`` call makes first (non-blocking always: issue 8)."""
-    check_not_ssl_socket(sock)
-    if sock.gettimeout() != 0:
-        raise ValueError("the socket must be non-blocking")
-
-
-# ---------------------------------------------------------------------- retry callbacks
-# Each runs as the reader/writer handle of one pending sock_* call: it retries the operation
-# and completes the call's future, or returns to wait for the next readiness event.  A done
-# future means the call was cancelled and its done-callback is about to unregister us.
-def _retry(fut: Future, sock: Any, method: str, args: tuple[Any, ...]) -> None:
-    """Retry ``sock.<method>(*args)`` (recv, recv_into, recvfrom, recvfrom_into, sendto).
-
-    The method is looked up on each attempt, as asyncio does: a wrapper or a test double
-    may replace it while the call waits.
-    """
-    if fut.done():
-        return
-    try:
-        result = getattr(sock, method)(*args)
-    except (BlockingIOError, InterruptedError):
-        return
-    except (SystemExit, KeyboardInterrupt):
-        raise
-    except BaseException as exc:
-        fut.set_exception(exc)
-    else:
-        fut.set_result(result)
-
-
-def _send_rest(fut: Future, sock: socket.socket, view: memoryview, position: list[int]) -> None:
-    """Send more of ``view`` from ``position[0]``; done when all of it is sent."""
-    if fut.done():
-        return
-    start = position[0]
-    try:
-        sent = sock.send(view[start:])
-    except (BlockingIOError, InterruptedError):
-        return
-    except (SystemExit, KeyboardInterrupt):
-        raise
-    except BaseException as exc:
-        fut.set_exception(exc)
-        return
-    start += sent
-    if start == len(view):
-        fut.set_result(None)
-    else:
-        position[0] = start
-
-
-def _connect_finished(fut: Future, sock: socket.socket, address: Any) -> None:
-    """The socket is writable: SO_ERROR tells whether the connection in progress succeeded."""
-    if fut.done():
-        return
-    try:
-        err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-        if err != 0:
-            # OSError picks the subclass from the errno: ConnectionRefusedError, or
-            # BlockingIOError while the connection is still in progress.
-            raise OSError(err, f"Connect call failed {address}")
-    except (BlockingIOError, InterruptedError):
-        pass  # still connecting: stay registered
-    except (SystemExit, KeyboardInterrupt):
-        raise
-    except BaseException as exc:
-        fut.set_exception(exc)
-    else:
-        fut.set_result(None)
-    finally:
-        del fut  # break future -> exception -> traceback -> this frame -> future
-
-
-def _accept_attempt(fut: Future, sock: socket.socket) -> None:
-    """Accept one connection; the new socket is non-blocking, as asyncio sets it."""
-    if fut.done():
-        return
-    try:
-        conn, address = sock.accept()
-        conn.setblocking(False)
-    except (BlockingIOError, InterruptedError):
-        return
-    except (SystemExit, KeyboardInterrupt):
-        raise
-    except BaseException as exc:
-        fut.set_exception(exc)
-    else:
-        fut.set_result((conn, address))
-
-
-def _byte_length(data: Any) -> int:
-    """The size of a bytes-like object in bytes (a memoryview's len counts items)."""
-    if type(data) is bytes or type(data) is bytearray:
-        return len(data)
-    return memoryview(data).nbytes
 
 
 class SocketsMixin:
@@ -260,15 +166,7 @@ class SocketsMixin:
         return await resolver.getaddrinfo(host, port, family=family, type=type, proto=proto, flags=flags)  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------------ waiting for readiness
-    def _wait_readable(self, sock: Any, callback: Callable[..., object], args: tuple[Any, ...]) -> Future:
-        """A future that ``callback(future, *args)`` completes, run whenever ``sock`` is readable."""
-        fut = self.create_future()
-        fd = sock.fileno()
-        self._ensure_fd_no_transport(fd)
-        handle = self._add_reader(fd, callback, (fut, *args))
-        fut.add_done_callback(functools.partial(self._stop_reading_for, fd, handle))
-        return fut
-
+    # sock_sendfile's wait (the sock_* calls have their own waiter in ``_sockcalls``).
     def _wait_writable(self, sock: Any, callback: Callable[..., object], args: tuple[Any, ...]) -> Future:
         """A future that ``callback(future, *args)`` completes, run whenever ``sock`` is writable."""
         fut = self.create_future()
@@ -278,136 +176,18 @@ class SocketsMixin:
         fut.add_done_callback(functools.partial(self._stop_writing_for, fd, handle))
         return fut
 
-    def _stop_reading_for(self, fd: int, handle: Handle, fut: Future) -> None:
-        """Done-callback: drop the call's reader unless another call has replaced it."""
-        if not handle.cancelled():
-            self._remove_reader(fd)
-
     def _stop_writing_for(self, fd: int, handle: Handle, fut: Future) -> None:
         """Done-callback: drop the call's writer unless another call has replaced it."""
         if not handle.cancelled():
             self._remove_writer(fd)
 
-    # ------------------------------------------------------------------ receiving
-    async def sock_recv(self, sock: socket.socket, n: int) -> bytes:
-        """Receive up to ``n`` bytes from ``sock``."""
-        _check_socket(sock)
-        try:
-            return sock.recv(n)
-        except (BlockingIOError, InterruptedError):
-            pass
-        fut = self._wait_readable(sock, _retry, (sock, "recv", (n,)))
-        try:
-            return await fut  # type: ignore[no-any-return]
-        finally:
-            del fut
-
-    async def sock_recv_into(self, sock: socket.socket, buf: Any) -> int:
-        """Receive into the writable buffer ``buf``; return the number of bytes written."""
-        _check_socket(sock)
-        try:
-            return sock.recv_into(buf)
-        except (BlockingIOError, InterruptedError):
-            pass
-        fut = self._wait_readable(sock, _retry, (sock, "recv_into", (buf,)))
-        try:
-            return await fut  # type: ignore[no-any-return]
-        finally:
-            del fut
-
-    async def sock_recvfrom(self, sock: socket.socket, bufsize: int) -> tuple[bytes, Any]:
-        """Receive a datagram of up to ``bufsize`` bytes: ``(data, address)``."""
-        _check_socket(sock)
-        try:
-            return sock.recvfrom(bufsize)
-        except (BlockingIOError, InterruptedError):
-            pass
-        fut = self._wait_readable(sock, _retry, (sock, "recvfrom", (bufsize,)))
-        try:
-            return await fut  # type: ignore[no-any-return]
-        finally:
-            del fut
-
-    async def sock_recvfrom_into(self, sock: socket.socket, buf: Any, nbytes: int = 0) -> tuple[int, Any]:
-        """Receive a datagram into ``buf`` (``nbytes=0``: its length): ``(nbytes, address)``."""
-        _check_socket(sock)
-        if not nbytes:
-            nbytes = len(buf)
-        try:
-            return sock.recvfrom_into(buf, nbytes)
-        except (BlockingIOError, InterruptedError):
-            pass
-        fut = self._wait_readable(sock, _retry, (sock, "recvfrom_into", (buf, nbytes)))
-        try:
-            return await fut  # type: ignore[no-any-return]
-        finally:
-            del fut
-
-    # ------------------------------------------------------------------ sending
-    async def sock_sendall(self, sock: socket.socket, data: Any) -> None:
-        """Send all of ``data``, waiting for writability as often as needed."""
-        _check_socket(sock)
-        try:
-            sent = sock.send(data)
-        except (BlockingIOError, InterruptedError):
-            sent = 0
-        if sent == _byte_length(data):
-            return
-        view = memoryview(data).cast("B")
-        fut = self._wait_writable(sock, _send_rest, (sock, view, [sent]))
-        try:
-            await fut
-        finally:
-            del fut
-
-    async def sock_sendto(self, sock: socket.socket, data: Any, address: Any) -> int:
-        """Send the datagram ``data`` to ``address``; return the number of bytes sent."""
-        _check_socket(sock)
-        try:
-            return sock.sendto(data, address)
-        except (BlockingIOError, InterruptedError):
-            pass
-        fut = self._wait_writable(sock, _retry, (sock, "sendto", (data, address)))
-        try:
-            return await fut  # type: ignore[no-any-return]
-        finally:
-            del fut
-
-    # ------------------------------------------------------------------ connecting and accepting
-    async def sock_connect(self, sock: socket.socket, address: Any) -> None:
-        """Connect ``sock`` to ``address`` (an IPv4/IPv6 host name is resolved first)."""
-        _check_socket(sock)
-        if sock.family == socket.AF_INET or (_HAS_IPV6 and sock.family == socket.AF_INET6):
-            resolved = await self._ensure_resolved(
-                address, family=sock.family, type=sock.type, proto=sock.proto
-            )
-            address = resolved[0][4]
-        try:
-            sock.connect(address)
-        except (BlockingIOError, InterruptedError):
-            # In progress (EINPROGRESS; EINTR too, gh-67806/bpo-23618): the kernel goes on
-            # connecting and the socket turns writable when it has succeeded or failed.
-            pass
-        else:
-            return
-        fut = self._wait_writable(sock, _connect_finished, (sock, address))
-        try:
-            await fut
-        finally:
-            del fut
-
-    async def sock_accept(self, sock: socket.socket) -> tuple[socket.socket, Any]:
-        """Accept a connection on the listening ``sock``: ``(conn, address)``, conn non-blocking."""
-        _check_socket(sock)
-        try:
-            conn, address = sock.accept()
-        except (BlockingIOError, InterruptedError):
-            pass
-        else:
-            conn.setblocking(False)
-            return conn, address
-        fut = self._wait_readable(sock, _accept_attempt, (sock,))
-        try:
-            return await fut  # type: ignore[no-any-return]
-        finally:
-            del fut
+    # ------------------------------------------------------------------ the sock_* calls
+    # Compiled coroutine functions (``_sockcalls``), bound here as the loop's methods.
+    sock_recv = _calls.sock_recv
+    sock_recv_into = _calls.sock_recv_into
+    sock_recvfrom = _calls.sock_recvfrom
+    sock_recvfrom_into = _calls.sock_recvfrom_into
+    sock_sendall = _calls.sock_sendall
+    sock_sendto = _calls.sock_sendto
+    sock_connect = _calls.sock_connect
+    sock_accept = _calls.sock_accept

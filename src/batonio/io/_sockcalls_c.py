@@ -1,0 +1,1 @@
+_sockcalls_py.py
