@@ -50,6 +50,7 @@ _AF_INET = socket.AF_INET
 _AF_INET6 = socket.AF_INET6 if _HAS_IPV6 else -1
 _SOL_SOCKET = socket.SOL_SOCKET
 _SO_ERROR = socket.SO_ERROR
+_Socket = socket.socket
 
 # What a waiting call retries (the waiter's ``op``).
 _RECV = 0
@@ -68,7 +69,8 @@ _AGAIN = object()
 
 def _check_socket(sock: Any) -> None:
     """The checks every ``sock_*`` call makes first (non-blocking always: batonio's issue 8)."""
-    check_not_ssl_socket(sock)
+    if type(sock) is not _Socket:  # a plain socket.socket is no SSLSocket
+        check_not_ssl_socket(sock)
     if sock.gettimeout() != 0:
         raise ValueError("the socket must be non-blocking")
 
@@ -201,10 +203,17 @@ def _wait(loop: Any, sock: Any, op: cython.Py_ssize_t, arg: Any, arg2: Any) -> _
 async def sock_recv(self: Any, sock: socket.socket, n: int) -> bytes:
     """Receive up to ``n`` bytes from ``sock``."""
     _check_socket(sock)
-    try:
-        return sock.recv(n)
-    except (BlockingIOError, InterruptedError):
-        pass
+    if cython.compiled and type(sock) is _Socket:
+        # One recv(2) on the fd (socket.socket's slots forbid per-instance overrides): a
+        # call that would block costs no BlockingIOError.
+        data = _try_recv(sock.fileno(), n)  # type: ignore[name-defined]  # noqa: F821
+        if data is not None:
+            return data  # type: ignore[no-any-return]
+    else:
+        try:
+            return sock.recv(n)
+        except (BlockingIOError, InterruptedError):
+            pass
     waiter: _Waiter = _wait(self, sock, _RECV, n, None)
     fut = waiter.fut
     try:
@@ -217,10 +226,15 @@ async def sock_recv(self: Any, sock: socket.socket, n: int) -> bytes:
 async def sock_recv_into(self: Any, sock: socket.socket, buf: Any) -> int:
     """Receive into the writable buffer ``buf``; return the number of bytes written."""
     _check_socket(sock)
-    try:
-        return sock.recv_into(buf)
-    except (BlockingIOError, InterruptedError):
-        pass
+    if cython.compiled and type(sock) is _Socket:  # one recv(2), as in sock_recv
+        nbytes = _try_recv_into(sock.fileno(), buf)  # type: ignore[name-defined]  # noqa: F821
+        if nbytes >= 0:
+            return nbytes  # type: ignore[no-any-return]
+    else:
+        try:
+            return sock.recv_into(buf)
+        except (BlockingIOError, InterruptedError):
+            pass
     waiter: _Waiter = _wait(self, sock, _RECV_INTO, buf, None)
     fut = waiter.fut
     try:
@@ -268,10 +282,13 @@ async def sock_recvfrom_into(self: Any, sock: socket.socket, buf: Any, nbytes: i
 async def sock_sendall(self: Any, sock: socket.socket, data: Any) -> None:
     """Send all of ``data``, waiting for writability as often as needed."""
     _check_socket(sock)
-    try:
-        sent = sock.send(data)
-    except (BlockingIOError, InterruptedError):
-        sent = 0
+    if cython.compiled and type(sock) is _Socket:  # one send(2), as in sock_recv
+        sent = max(_try_send(sock.fileno(), data), 0)  # type: ignore[name-defined]  # noqa: F821
+    else:
+        try:
+            sent = sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
     if sent == _byte_length(data):
         return
     waiter: _Waiter = _wait(self, sock, _SEND_REST, memoryview(data).cast("B"), None)
