@@ -72,6 +72,62 @@ cdef class TimerHandle(Handle):
 cdef object _current_context()
 cpdef _check_callback(object callback, str method, bint debug)
 cdef Handle _new_handle(object callback, tuple args, LoopCore loop, object context)
+cdef TimerHandle _new_timer(object when, object callback, tuple args, LoopCore loop, object context)
+
+cdef object _deque_append, _deque_popleft
+
+cdef _heap_push(list heap, TimerHandle timer)
+@cython.locals(last=TimerHandle, first=TimerHandle)
+cdef TimerHandle _heap_pop(list heap)
+@cython.locals(pos=Py_ssize_t)
+cdef _heap_make(list heap)
+
+# The timer heap's sifting, over the list's array of item pointers (see _scheduler_py).
+# A sift only permutes pointers the list already owns, and runs no Python code (the
+# comparisons read two C fields), so no reference count changes and nothing can observe
+# the list half-way.  The items must be TimerHandles: only the loop pushes to the heap.
+cdef extern from "Python.h":
+    ctypedef struct PyListObject:
+        PyObject **ob_item
+
+cdef inline bint _timer_before(PyObject *a, PyObject *b) noexcept:
+    """``a < b`` as TimerHandle.__lt__ orders them: (when, scheduling order); NaN never first."""
+    cdef double when_a = (<TimerHandle>a)._when
+    cdef double when_b = (<TimerHandle>b)._when
+    return when_a < when_b or (when_a == when_b and (<TimerHandle>a)._seq < (<TimerHandle>b)._seq)
+
+cdef inline void _sift_toward_root(list heap, Py_ssize_t top, Py_ssize_t pos) noexcept:
+    """Move the timer at ``pos`` up, no higher than ``top``, while it is before its parent."""
+    cdef PyObject **items = (<PyListObject *>heap).ob_item
+    cdef PyObject *timer = items[pos]
+    cdef Py_ssize_t parent_pos
+    while pos > top:
+        parent_pos = (pos - 1) >> 1
+        if not _timer_before(timer, items[parent_pos]):
+            break
+        items[pos] = items[parent_pos]
+        pos = parent_pos
+    items[pos] = timer
+
+cdef inline void _sift_toward_leaves(list heap, Py_ssize_t pos) noexcept:
+    """Re-seat the timer at ``pos``: move the earlier child up until a leaf, then sift back.
+
+    Walking the hole all the way down and then back up (heapq's method) compares less than
+    stopping early: a timer taken from the end of the heap usually belongs near the leaves.
+    """
+    cdef PyObject **items = (<PyListObject *>heap).ob_item
+    cdef Py_ssize_t end = len(heap)
+    cdef Py_ssize_t top = pos
+    cdef PyObject *timer = items[pos]
+    cdef Py_ssize_t child_pos = 2 * pos + 1
+    while child_pos < end:
+        if child_pos + 1 < end and not _timer_before(items[child_pos], items[child_pos + 1]):
+            child_pos += 1
+        items[pos] = items[child_pos]
+        pos = child_pos
+        child_pos = 2 * pos + 1
+    items[pos] = timer
+    _sift_toward_root(heap, top, pos)
 
 cdef class LoopCore:
     cdef public object _ready
@@ -101,6 +157,10 @@ cdef class LoopCore:
     cdef public unsigned long long _step_seq
     cdef epoll_event _events[_MAX_EVENTS]
 
+    @cython.locals(ready=object, scheduled=list, count=Py_ssize_t, ntodo=Py_ssize_t,
+                   timeout=double, end_time=double, timer=TimerHandle, handle=Handle)
+    cpdef _run_once(self)
+    cdef TimerHandle _schedule_timer(self, object when, object callback, tuple args, object context, str method)
     @cython.locals(handle=Handle)
     cdef _dispatch(self, int fd, unsigned int mask)
     @cython.locals(ms=int, n=int, i=int, epfd=int)

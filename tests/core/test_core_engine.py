@@ -1,0 +1,200 @@
+"""The engine's hot path: the timer heap's layout and order, threadsafe hand-offs, wake-ups.
+
+The compiled build keeps its own heap code (typed sifts over ``loop._scheduled``) and its
+own ready-queue calls; these tests pin what they must preserve: the heap is exactly the
+list ``heapq`` would build (so ``heapq`` and the instrumented iteration can share it),
+timers pop in (when, scheduling order) with cancellations and NaN in the mix, calls from
+several threads all run and keep each thread's order, and a call made from another thread
+always wakes a loop that sleeps in the poller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import random
+import threading
+import time
+from typing import Any
+
+import pytest
+from tests.conftest import LOOP_KINDS, make_loop_factory
+from tests.core.test_core_scheduler import FakeClock, close_loop, fake_clock_loop, run_one_iteration
+
+FAKE_CLOCK_KINDS = ["asyncio", "batonio"]
+
+
+def _is_heap(items: list[Any]) -> bool:
+    return all(not items[i] < items[(i - 1) // 2] for i in range(1, len(items)))
+
+
+@pytest.mark.parametrize("kind", FAKE_CLOCK_KINDS)
+def test_scheduled_is_the_list_heapq_builds(kind: str) -> None:
+    """Push by push, ``loop._scheduled`` holds the same handles in the same places as heapq."""
+    clock = FakeClock()
+    loop = fake_clock_loop(kind, clock)
+    try:
+        rng = random.Random(12)
+        reference: list[Any] = []
+        for _ in range(500):
+            when = clock.now + rng.choice([0.0, 1.0, 1.0, 2.0]) + rng.random() * rng.choice([0, 1])
+            timer = loop.call_at(when, lambda: None)
+            heapq.heappush(reference, timer)
+            assert [id(t) for t in loop._scheduled] == [id(t) for t in reference]  # type: ignore[attr-defined]
+        # heapq on the loop's heap (as the instrumented iteration does) keeps it valid.
+        extra = loop.call_at(clock.now + 0.5, lambda: None)
+        assert extra in loop._scheduled  # type: ignore[attr-defined]
+        assert _is_heap(loop._scheduled)  # type: ignore[attr-defined]
+        # Pops (timers coming due) leave the same layout heapq.heappop leaves.
+        heapq.heappush(reference, extra)
+        clock.now += 1.0
+        run_one_iteration(loop)
+        due = clock.now + loop._clock_resolution  # type: ignore[attr-defined]
+        while reference and reference[0].when() < due:
+            heapq.heappop(reference)
+        assert [id(t) for t in loop._scheduled] == [id(t) for t in reference]  # type: ignore[attr-defined]
+        assert _is_heap(loop._scheduled)  # type: ignore[attr-defined]
+    finally:
+        close_loop(loop)
+
+
+@pytest.mark.parametrize("kind", FAKE_CLOCK_KINDS)
+def test_timers_pop_in_order_through_cancellations_and_purges(kind: str) -> None:
+    """Many timers, most cancelled (forcing the bulk purge), fire in (when, scheduling order)."""
+    clock = FakeClock()
+    loop = fake_clock_loop(kind, clock)
+    try:
+        rng = random.Random(7)
+        fired: list[int] = []
+        expected: list[tuple[float, int]] = []
+        handles = []
+        for i in range(3000):
+            when = clock.now + rng.randrange(50) / 10
+            handles.append(loop.call_at(when, fired.append, i))
+            expected.append((when, i))
+        keep = set(rng.sample(range(3000), 900))
+        for i, handle in enumerate(handles):
+            if i not in keep:
+                handle.cancel()
+        for _ in range(60):
+            clock.now += 0.1
+            run_one_iteration(loop)
+        whens = dict((i, when) for when, i in expected)
+        assert sorted(fired) == sorted(keep)
+        assert [whens[i] for i in fired] == sorted(whens[i] for i in keep)
+        if kind == "batonio":  # asyncio's heap does not break ties by scheduling order
+            assert fired == [i for _, i in sorted(expected) if i in keep]
+        assert loop._scheduled == []  # type: ignore[attr-defined]
+    finally:
+        close_loop(loop)
+
+
+@pytest.mark.parametrize("kind", FAKE_CLOCK_KINDS)
+def test_a_nan_timer_never_sorts_before_a_number(kind: str) -> None:
+    """NaN compares false both ways: the heap must treat it as heapq does, not crash."""
+    clock = FakeClock()
+    loop = fake_clock_loop(kind, clock)
+    try:
+        reference: list[Any] = []
+        for when in [clock.now + 3, float("nan"), clock.now + 1, clock.now + 2, float("nan")]:
+            heapq.heappush(reference, loop.call_at(when, lambda: None))
+        assert [id(t) for t in loop._scheduled] == [id(t) for t in reference]  # type: ignore[attr-defined]
+    finally:
+        for timer in list(loop._scheduled):  # type: ignore[attr-defined]
+            timer.cancel()
+        close_loop(loop)
+
+
+@pytest.mark.parametrize("kind", LOOP_KINDS)
+def test_threadsafe_calls_from_several_threads_all_run_in_each_threads_order(kind: str) -> None:
+    loop = make_loop_factory(kind)()
+    nthreads, ncalls = 4, 3000
+    seen: dict[int, list[int]] = {t: [] for t in range(nthreads)}
+    total = nthreads * ncalls
+
+    async def main() -> None:
+        done = loop.create_future()
+        count = 0
+
+        def record(thread: int, i: int) -> None:
+            nonlocal count
+            seen[thread].append(i)
+            count += 1
+            if count == total:
+                done.set_result(None)
+
+        def produce(thread: int) -> None:
+            for i in range(ncalls):
+                loop.call_soon_threadsafe(record, thread, i)
+                if i % 500 == 0:
+                    time.sleep(0.001)  # let the loop go back to sleep in the poller
+
+        threads = [threading.Thread(target=produce, args=(t,)) for t in range(nthreads)]
+        for thread in threads:
+            thread.start()
+        try:
+            await asyncio.wait_for(done, 30)
+        finally:
+            for thread in threads:
+                thread.join()
+
+    try:
+        loop.run_until_complete(main())
+    finally:
+        close_loop(loop)
+    for thread in range(nthreads):
+        assert seen[thread] == list(range(ncalls))
+
+
+@pytest.mark.parametrize("kind", LOOP_KINDS)
+def test_a_threadsafe_call_always_wakes_the_sleeping_loop(kind: str) -> None:
+    """Rounds of: the loop sleeps with nothing scheduled, a thread calls in after a short,
+    varying pause (before, during and after the loop enters the poller).  A lost wake-up
+    would leave the loop asleep until the 10-second guard timer."""
+    loop = make_loop_factory(kind)()
+    rng = random.Random(3)
+    try:
+        for round_ in range(150):
+            fut = loop.create_future()
+            pause = rng.choice([0.0, 0.0, 1e-5, 1e-4, 1e-3])
+
+            def wake(fut: asyncio.Future[int] = fut, pause: float = pause, value: int = round_) -> None:
+                if pause:
+                    time.sleep(pause)
+                loop.call_soon_threadsafe(fut.set_result, value)
+
+            guard = loop.call_later(10, loop.stop)
+            thread = threading.Thread(target=wake)
+            started = time.monotonic()
+            thread.start()
+            try:
+                assert loop.run_until_complete(fut) == round_
+            finally:
+                thread.join()
+                guard.cancel()
+            assert time.monotonic() - started < 5, f"round {round_}: the loop slept through a wake-up"
+    finally:
+        close_loop(loop)
+
+
+def test_batonio_purge_rebuilds_the_heap_as_heapify_does() -> None:
+    """The bulk purge rebuilds the heap (compiled: our own heapify) exactly as heapq.heapify."""
+    import batonio
+
+    clock = FakeClock()
+    loop = batonio.EventLoop(clock=clock)
+    try:
+        rng = random.Random(5)
+        timers = [loop.call_at(clock.now + rng.choice([1.0, 2.0, rng.random()]), print) for _ in range(400)]
+        for timer in timers[::3]:
+            timer.cancel()
+        live = [t for t in timers if not t.cancelled()]
+        rng.shuffle(live)
+        loop._scheduled = live + [t for t in timers if t.cancelled()]  # type: ignore[attr-defined]
+        reference = list(live)
+        heapq.heapify(reference)
+        loop._purge_cancelled_timers()  # type: ignore[attr-defined]
+        assert [id(t) for t in loop._scheduled] == [id(t) for t in reference]  # type: ignore[attr-defined]
+        assert loop._timer_cancelled_count == 0  # type: ignore[attr-defined]
+    finally:
+        close_loop(loop)
