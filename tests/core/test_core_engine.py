@@ -198,3 +198,62 @@ def test_batonio_purge_rebuilds_the_heap_as_heapify_does() -> None:
         assert loop._timer_cancelled_count == 0  # type: ignore[attr-defined]
     finally:
         close_loop(loop)
+
+
+class _Owner:
+    """Holds the handle of its own bound method: a cycle only the cyclic GC can free."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.handle = loop.call_soon_threadsafe(self.method)
+        self.ran = False
+
+    def method(self) -> None:
+        self.ran = True
+
+
+@pytest.mark.parametrize("run_first", [True, False])
+@pytest.mark.parametrize("kind", LOOP_KINDS)
+def test_a_cycle_through_a_threadsafe_handle_is_collected(kind: str, run_first: bool) -> None:
+    """Run, or dropped by close(): the handle is back under the cyclic GC, its cycle freed."""
+    import gc
+    import weakref
+
+    loop = make_loop_factory(kind)()
+    try:
+        owner = _Owner(loop)
+        ref = weakref.ref(owner)
+        if run_first:
+            run_one_iteration(loop)
+            assert owner.ran
+            assert gc.is_tracked(owner.handle)
+    finally:
+        close_loop(loop)
+    del owner
+    gc.collect()
+    assert ref() is None
+
+
+def test_threadsafe_handles_dropped_from_the_queue_by_hand_are_freed_safely() -> None:
+    """Queued threadsafe handles freed without running (``_ready.clear()``): no crash, no leak.
+
+    In a child process: the compiled build untracks a queued handle's context, and CPython
+    crashes freeing an untracked Context, so a regression would kill the interpreter.
+    """
+    import subprocess
+    import sys
+
+    code = (
+        "import gc, batonio\n"
+        "loop = batonio.new_event_loop()\n"
+        "handles = [loop.call_soon_threadsafe(print, i) for i in range(50)]\n"
+        "context = handles[0].get_context()\n"
+        "loop._ready.clear()\n"
+        "del handles\n"
+        "gc.collect()\n"
+        "assert gc.is_tracked(context)\n"
+        "loop.close()\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"

@@ -269,7 +269,7 @@ class BaseLoop(LoopCore):  # type: ignore[misc]  # LoopCore may be a compiled ty
         if self._debug:
             logger.debug("Close %r", self)
         self._closed = True
-        self._ready.clear()
+        self._clear_ready()
         for timer in self._scheduled:
             timer._scheduled = False
         self._scheduled.clear()

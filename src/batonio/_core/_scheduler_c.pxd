@@ -51,13 +51,14 @@ cdef inline int _ceil_ms(double timeout) noexcept:
 cdef unsigned int _READ_EVENTS, _WRITE_EVENTS
 
 cdef class Handle:
-    cdef public object _context
+    cdef readonly object _context  # readonly: see Handle.__dealloc__
     cdef public object _loop
     cdef public object _callback
     cdef public object _args
     cdef public bint _cancelled
     cdef public object _repr
     cdef public object _source_traceback
+    cdef unsigned char _untracked  # _UNTRACKED_*: queued out of the cyclic GC
     cdef object __weakref__
 
     cpdef _run(self)
@@ -75,6 +76,18 @@ cdef Handle _new_handle(object callback, tuple args, LoopCore loop, object conte
 cdef TimerHandle _new_timer(object when, object callback, tuple args, LoopCore loop, object context)
 
 cdef object _deque_append, _deque_popleft
+
+# Queued handles out of the cyclic GC (see _new_queued_handle in _scheduler_py).
+cdef extern from "Python.h":
+    void PyObject_GC_Track(object op)
+    void PyObject_GC_UnTrack(object op)
+
+cdef enum:
+    _UNTRACKED_HANDLE = 1
+    _UNTRACKED_HANDLE_AND_CONTEXT = 2
+
+cdef Handle _new_queued_handle(object callback, tuple args, LoopCore loop, object context)
+cdef void _retrack_handle(Handle handle) noexcept
 
 cdef _heap_push(list heap, TimerHandle timer)
 @cython.locals(last=TimerHandle, first=TimerHandle)
