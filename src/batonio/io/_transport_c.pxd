@@ -71,10 +71,12 @@ cdef bint _HAS_SENDMSG
 cdef class SocketTransport:
     cdef public object _loop
     cdef public object _sock
-    cdef object _sock_recv_into
-    cdef object _sock_send
     cdef public int _fileno
     cdef public dict _extra
+    cdef public bint _has_socket_names
+    cdef public object _sockname
+    cdef public object _peername
+    cdef object _socket_wrapper
     cdef public object _protocol
     cdef public bint _protocol_connected
     cdef public bint _buffered

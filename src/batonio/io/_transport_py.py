@@ -77,6 +77,28 @@ def set_nodelay(sock: socket.socket) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
+_shared_hosts: dict[str, str] = {}
+
+
+def _shared_address(address: Any) -> Any:
+    """``address`` with its host string shared among connections (a few hundred hosts at most).
+
+    Every connection of a listener has the same local host, and loopback peers the same
+    remote one: one string for all of them instead of one per socket.
+    """
+    if type(address) is not tuple or not address or type(address[0]) is not str:
+        return address
+    host = address[0]
+    shared = _shared_hosts.get(host)
+    if shared is None:
+        if len(_shared_hosts) >= 256:
+            return address
+        _shared_hosts[host] = shared = host
+    if shared is host:
+        return address
+    return (shared, *address[1:])
+
+
 def _read_buffer_of(loop: Any) -> tuple[bytearray, memoryview]:
     """The loop's one receive buffer, shared by its transports.
 
@@ -145,9 +167,6 @@ class SocketTransport:
     ) -> None:
         self._sock = sock
         self._fileno = sock.fileno()
-        # Bound once: the hot path then calls them without a method look-up per call.
-        self._sock_recv_into = sock.recv_into
-        self._sock_send = sock.send
         self._init_state(loop, protocol, extra)
         self._fill_extra(sock)
         self._server = server
@@ -163,13 +182,15 @@ class SocketTransport:
     def _init_state(self, loop: Any, protocol: Any, extra: dict[str, Any] | None) -> None:
         """The state every stream transport starts with (sockets and pipes alike)."""
         self._loop = loop
-        self._extra = {} if extra is None else dict(extra)
+        self._extra = None if not extra else dict(extra)  # None: no dict for idle connections
+        self._has_socket_names = False
+        self._sockname = self._peername = self._socket_wrapper = None
         self._server = None
         self._protocol = None
         self._protocol_connected = False
         self._buffered = False
         self.set_protocol(protocol)
-        self._queue = collections.deque()
+        self._queue = None  # a deque from the first write the kernel does not take at once
         self._queued = 0
         self._conn_lost = 0
         self._closing = False
@@ -183,17 +204,26 @@ class SocketTransport:
         self._read_buffer, self._read_view = _read_buffer_of(loop)
 
     def _fill_extra(self, sock: socket.socket) -> None:
-        extra = self._extra
-        extra["socket"] = _TransportSocket(sock)
+        """Take the socket's names now, as asyncio does (they outlive the socket's close).
+
+        They are fields rather than entries of an extra dict, and the TransportSocket is made
+        on first request: an idle connection then costs no dict and no wrapper.
+        """
+        self._has_socket_names = True
         try:
-            extra["sockname"] = sock.getsockname()
+            self._sockname = _shared_address(sock.getsockname())
         except OSError:
-            extra["sockname"] = None
-        if "peername" not in extra:
-            try:
-                extra["peername"] = sock.getpeername()
-            except OSError:
-                extra["peername"] = None
+            self._sockname = None
+        extra = self._extra
+        if extra is not None and "peername" in extra:  # the server's accept() gave it
+            self._peername = extra.pop("peername")
+            if not extra:
+                self._extra = None
+            return
+        try:
+            self._peername = _shared_address(sock.getpeername())
+        except OSError:
+            self._peername = None
 
     def _start_reading(self) -> None:
         """Start reading, unless connection_made() paused reading or closed the transport."""
@@ -208,7 +238,24 @@ class SocketTransport:
     # ------------------------------------------------------------------ BaseTransport
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         """Return transport information: 'socket', 'sockname', 'peername', ..."""
-        return self._extra.get(name, default)
+        extra = self._extra
+        if extra is not None and name in extra:
+            return extra[name]
+        if self._has_socket_names:
+            if name == "socket":
+                return self._transport_socket()
+            if name == "sockname":
+                return self._sockname
+            if name == "peername":
+                return self._peername
+        return default
+
+    def _transport_socket(self) -> Any:
+        """The asyncio.TransportSocket over our socket, made once, on first request."""
+        wrapper = self._socket_wrapper
+        if wrapper is None and self._sock is not None:
+            wrapper = self._socket_wrapper = _TransportSocket(self._sock)
+        return wrapper
 
     def is_closing(self) -> bool:
         """Return True once the transport is closing or closed."""
@@ -425,7 +472,10 @@ class SocketTransport:
             chunk = memoryview(data)[start:] if start else data
         else:
             chunk = bytes(memoryview(data).cast("B")[start:])
-        self._queue.append(chunk)
+        queue = self._queue
+        if queue is None:  # an empty deque is ~600 bytes: idle connections go without
+            queue = self._queue = collections.deque()
+        queue.append(chunk)
         self._queued += len(chunk)
 
     def _start_writing(self) -> None:
@@ -496,7 +546,8 @@ class SocketTransport:
                 break
 
     def _drop_queue(self) -> None:
-        self._queue.clear()
+        if self._queue is not None:
+            self._queue.clear()
         self._queued = 0
 
     def write_eof(self) -> None:
@@ -556,12 +607,12 @@ class SocketTransport:
     def _recv_into(self, buf: Any) -> int:
         if cython.compiled:  # recv(2) on the fd: no method call, no GIL round trip
             return _fd_recv_into(self._fileno, buf)  # noqa: F821
-        return self._sock_recv_into(buf)  # type: ignore[no-any-return]
+        return self._sock.recv_into(buf)  # type: ignore[no-any-return]
 
     def _send(self, data: Any) -> int:
         if cython.compiled:  # send(2) on the fd: the socket is non-blocking, it never waits
             return _fd_send(self._fileno, data)  # noqa: F821
-        return self._sock_send(data)  # type: ignore[no-any-return]
+        return self._sock.send(data)  # type: ignore[no-any-return]
 
     def _sendmsg(self, chunks: Any) -> int:
         return self._sock.sendmsg(chunks)  # type: ignore[no-any-return]
@@ -619,7 +670,9 @@ class SocketTransport:
         loop = self._loop
         if loop._transports.get(self._fileno) is self:
             del loop._transports[self._fileno]
-        self._sock = self._sock_recv_into = self._sock_send = None
+        if self._has_socket_names:
+            self._transport_socket()  # get_extra_info('socket') still answers after close
+        self._sock = None
         self._protocol = None
         self._loop = None
         server = self._server
@@ -691,13 +744,13 @@ class PipeTransport(SocketTransport):
         """Take ``pipe`` (made non-blocking) and the state every stream transport starts with."""
         self._sock = pipe
         self._fileno = pipe.fileno()
-        self._sock_recv_into = None
-        self._sock_send = None
         self._init_state(loop, protocol, extra)
-        self._extra["pipe"] = pipe
+        self._fill_extra(pipe)
         os.set_blocking(self._fileno, False)
 
     def _fill_extra(self, sock: Any) -> None:
+        if self._extra is None:
+            self._extra = {}
         self._extra["pipe"] = sock
 
     def _recv_into(self, buf: Any) -> int:
