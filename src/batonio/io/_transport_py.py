@@ -509,7 +509,7 @@ class SocketTransport:
 
     def _flush(self) -> None:
         """Send as much of the queue as the kernel takes now, in one call."""
-        queue = self._queue
+        queue: Any = self._queue  # never None here: there is something queued
         try:
             if len(queue) == 1 or not _HAS_SENDMSG:
                 sent = self._send(queue[0])
@@ -533,7 +533,7 @@ class SocketTransport:
 
     def _consume(self, sent: cython.Py_ssize_t) -> None:
         """Drop ``sent`` bytes from the head of the queue."""
-        queue = self._queue
+        queue: Any = self._queue  # never None here: there is something queued
         self._queued -= sent
         while sent:
             chunk = queue[0]
