@@ -68,9 +68,6 @@ cdef class Future:
     cdef public object _cb0
     cdef public object _ctx0
     cdef public list _cb_rest
-    cdef public object _due_cb0
-    cdef public object _due_ctx0
-    cdef public list _due_rest
     cdef object __weakref__
 
     cpdef _init_future(self, loop)

@@ -245,9 +245,6 @@ class Future:
         self._cb0 = None
         self._ctx0 = None
         self._cb_rest = None
-        self._due_cb0 = None
-        self._due_ctx0 = None
-        self._due_rest = None
         if loop is None:
             loop = asyncio.get_event_loop()
         self._loop = loop
@@ -321,7 +318,9 @@ class Future:
         """The pending done-callbacks as (callback, context) pairs, in order."""
         if self._loop is None:
             raise RuntimeError("Future object is not initialized.")
-        entries = []
+        entries: list[tuple[Any, Any]] = []
+        if self._state is not _PENDING:
+            return entries  # handed to the loop (the fields may hold them until they run)
         if self._cb0 is not None:
             entries.append((self._cb0, self._ctx0))
         if self._cb_rest:
@@ -415,6 +414,8 @@ class Future:
         """Remove every registration of ``fn``; return how many were removed."""
         if self._loop is None:
             raise RuntimeError("Future object is not initialized.")
+        if self._state is not _PENDING:
+            return 0  # already handed to the loop, as asyncio's are
         removed = 0
         if self._cb0 is not None and self._cb0 == fn and self._ctx0 is not _TASK_WAITER:
             self._cb0 = None
@@ -433,6 +434,9 @@ class Future:
         itself joins the ready queue and runs them there (``_run``), in the order that
         handles queued back to back would have run.  A task awaiting the future is re-queued
         directly.  A list mixing the two keeps one ready entry per callback, in order.
+
+        Once the future is done, the callback fields hold the callbacks due to run from the
+        ready queue (no fields of their own: every future is smaller), until ``_run``.
         """
         cb0 = self._cb0
         rest = self._cb_rest
@@ -440,20 +444,18 @@ class Future:
             return
         loop = self._loop
         ctx0 = self._ctx0
+        core: LoopCore = _core_of(loop)  # noqa: F821 - the cimported type (.pxd)
+        ours = core is not None
+        if ours and not core._closed and not core._debug and ctx0 is not _TASK_WAITER:
+            if not _has_task_waiter(rest):
+                _ready_append(core._ready, self)  # the entries stay: _run takes them
+                return
         self._cb0 = None
         self._ctx0 = None
         self._cb_rest = None
-        core: LoopCore = _core_of(loop)  # noqa: F821 - the cimported type (.pxd)
-        ours = core is not None
         if ours and core._closed:
             # asyncio's call_soon refuses: the callbacks are dropped and the caller learns it.
             raise RuntimeError("Event loop is closed")
-        if ours and not core._debug and ctx0 is not _TASK_WAITER and not _has_task_waiter(rest):
-            self._due_cb0 = cb0
-            self._due_ctx0 = ctx0
-            self._due_rest = rest
-            _ready_append(core._ready, self)
-            return
         if cb0 is not None:
             self._dispatch_callback(cb0, ctx0, loop, ours)
         if rest:
@@ -472,13 +474,13 @@ class Future:
 
     def _run(self) -> None:
         """Run the done-callbacks _schedule_callbacks queued, each in its own context."""
-        fn = self._due_cb0
-        rest = self._due_rest
-        self._due_rest = None
+        fn = self._cb0
+        rest = self._cb_rest
+        self._cb_rest = None
         if fn is not None:
-            context = self._due_ctx0
-            self._due_cb0 = None
-            self._due_ctx0 = None
+            context = self._ctx0
+            self._cb0 = None
+            self._ctx0 = None
             try:
                 self._run_done_callback(fn, context)
             except BaseException:
@@ -496,7 +498,7 @@ class Future:
     def _requeue_after_fatal(self, rest: list[Any] | None, start: int) -> None:
         """KeyboardInterrupt or SystemExit left a callback: the others stay first in line."""
         if rest and start < len(rest):
-            self._due_rest = rest[start:]
+            self._cb_rest = rest[start:]
             self._loop._ready.appendleft(self)
 
     def _run_done_callback(self, fn: Any, context: Any) -> None:
@@ -616,9 +618,6 @@ def _give_pure_classes_field_defaults() -> None:
         "_cb0": None,
         "_ctx0": None,
         "_cb_rest": None,
-        "_due_cb0": None,
-        "_due_ctx0": None,
-        "_due_rest": None,
         "_source_traceback": None,
         "_cancel_message": None,
         "_cancelled_exc": None,
