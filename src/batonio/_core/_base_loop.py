@@ -228,6 +228,7 @@ class BaseLoop(LoopCore):  # type: ignore[misc]  # LoopCore may be a compiled ty
         finally:
             self._stopping = False
             self._thread_id = None  # type: ignore[assignment]
+            self._retrack_ready()  # calls queued from threads go back under the cyclic GC
             events._set_running_loop(None)
             self._set_coroutine_origin_tracking(False)
             sys.set_asyncgen_hooks(*old_hooks)

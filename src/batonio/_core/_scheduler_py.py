@@ -283,8 +283,9 @@ def _new_queued_handle(
     when the loop drops its queue (``_clear_ready``, at close); a handle freed while still
     untracked (someone cleared ``_ready`` by hand) re-tracks its context in ``__dealloc__``,
     which CPython needs to free it.  A context given by the caller is left alone.  The
-    price: a loop dropped without close() while such calls are queued is not found by the
-    collector (nor warned about) as long as they stay queued.  Not used by call_soon: there
+    handles are untracked only while the loop runs, and ``run_forever`` re-tracks what is
+    still queued when it returns, so a stopped loop dropped without close() is collected
+    and warned about as asyncio's is.  Not used by call_soon: there
     the queue stays short, and the four GC calls cost more (~100 instructions per call)
     than the collections they save.
     """
@@ -483,7 +484,10 @@ class LoopCore:
             raise RuntimeError("Event loop is closed")
         if self._debug:
             _check_callback(callback, "call_soon_threadsafe", True)
-        handle = _new_queued_handle(callback, args, self, context)
+        if self._thread_id is None:  # not running: a loop dropped now must stay collectable
+            handle = _new_handle(callback, args, self, context)
+        else:
+            handle = _new_queued_handle(callback, args, self, context)
         _deque_append(self._ready, handle)
         # The loop sets _polling before it reads the ready queue for its poll timeout, so
         # an append that saw _polling false is seen by that read (the GIL orders them).
@@ -538,14 +542,21 @@ class LoopCore:
 
     def _clear_ready(self) -> None:
         """Drop every queued callback (at close), handing the handles back to the cyclic GC."""
-        ready = self._ready
+        self._retrack_ready()
+        self._ready.clear()
+
+    def _retrack_ready(self) -> None:
+        """Hand every queued handle back to the cyclic GC: the loop stopped (or closes).
+
+        Called when ``run_forever`` returns, so a loop dropped without ``close()`` after it
+        ran is collected (and warned about) like any other, whatever calls wait in it.
+        """
         if cython.compiled:
-            for item in ready:
+            for item in self._ready:
                 if isinstance(item, Handle):
                     handle: Handle = item
                     if handle._untracked:
                         _retrack_handle(handle)
-        ready.clear()
 
     def _timer_handle_cancelled(self, handle: TimerHandle) -> None:
         """Count a cancelled timer still in the heap, for the purge heuristic."""
